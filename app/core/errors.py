@@ -28,7 +28,7 @@ class StorageError(CareCoordError):
 
 
 class KeyError_(CareCoordError):
-    """A key is missing, wrong or revoked (named with a trailing underscore: KeyError is builtin)."""
+    """A key is missing, wrong or revoked (trailing underscore: KeyError is a builtin)."""
 
 
 class BundleError(CareCoordError):

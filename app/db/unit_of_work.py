@@ -1,0 +1,58 @@
+"""Unit of work: a Session per user action. Services flush; only this commits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.engine import WRITE_OPTION
+
+
+class Database:
+    """Owns the engine and the two session factories (reads, and writes that BEGIN IMMEDIATE).
+
+    ``session_info`` is copied into every session's ``info`` (the change log reads its context
+    from there); ``configure`` callbacks get each sessionmaker once (to install listeners).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        session_info: dict[str, Any] | None = None,
+        configure: Callable[[sessionmaker[Session]], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.session_info = dict(session_info or {})
+        write_engine = engine.execution_options(**{WRITE_OPTION: True})
+        self._writes = sessionmaker(bind=write_engine, expire_on_commit=False, autoflush=True)
+        self._reads = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+        if configure is not None:
+            configure(self._writes)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction (BEGIN IMMEDIATE): commit on success, roll back on any error."""
+        session = self._writes(info=dict(self.session_info))
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only snapshot; anything written in it is rolled back."""
+        session = self._reads(info=dict(self.session_info))
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,71 @@
+"""Entry point: the command line, the smoke test, or the desktop app."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    from app.cli.main import build_parser, run
+
+    parsed = build_parser().parse_args(args)
+    if parsed.smoke_test:
+        return smoke_test()
+    if parsed.command is None:
+        return gui_main(data_dir=parsed.data_dir)
+    return run(args)
+
+
+def gui_main(data_dir: str | None = None) -> int:
+    from app.core.errors import CareCoordError
+    from app.core.paths import resolve_paths
+    from app.ui.application import run_gui
+
+    try:
+        return run_gui(resolve_paths(data_dir))
+    except CareCoordError as exc:  # before any window could show it
+        print(f"carecoord: {exc}", file=sys.stderr)
+        return 1
+
+
+def smoke_test() -> int:
+    """Start headless, migrate a temporary database, check the keyring backend, render a PDF,
+    build the main window offscreen, exit 0 (used to verify the frozen build)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import keyring
+
+    from app.context import open_context
+    from app.core.paths import AppPaths
+    from app.reports.smoke import render_smoke_pdf
+
+    with tempfile.TemporaryDirectory(prefix="carecoord-smoke-") as tmp:
+        ctx = open_context(AppPaths(Path(tmp)))
+        try:
+            backend = type(keyring.get_keyring()).__module__
+            pages = render_smoke_pdf(Path(tmp) / "smoke.pdf")
+            from PySide6.QtWidgets import QApplication
+
+            from app.ui.main_window import MainWindow
+
+            app = QApplication.instance() or QApplication(["carecoord-smoke"])
+            window = MainWindow(ctx)
+            window.show()
+            app.processEvents()
+            window.close()
+            app.processEvents()
+        finally:
+            ctx.close()
+    print(
+        f"CareCoord smoke test passed: database migrated, keyring backend {backend}, "
+        f"PDF of {pages} page(s) rendered, main window built."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

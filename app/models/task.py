@@ -1,0 +1,44 @@
+"""One queue of dated work across every kind of task."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, Synced
+
+TASK_KINDS = (
+    "post_discharge_call",
+    "assessment_review",
+    "referral_chase",
+    "mdt_action",
+    "carers_assessment",
+    "possible_duplicate",
+    "other",
+)
+TASK_STATUSES = ("open", "done", "cancelled")
+
+
+class Task(Synced, Base):
+    """Overdue tasks never vanish; completing one after ``due_at`` marks it late (derived)."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_status_due", "status", "due_at"),
+        Index("ix_tasks_assignee_status_due", "assigned_to_id", "status", "due_at"),
+        Index("ix_tasks_source", "source_table", "source_id"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(24))
+    title: Mapped[str] = mapped_column(String(200))
+    patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    assigned_to_id: Mapped[str | None] = mapped_column(ForeignKey("coordinators.id"))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    completed_at: Mapped[datetime | None]
+    source_table: Mapped[str | None] = mapped_column(String(40))
+    source_id: Mapped[str | None] = mapped_column(String(36))
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]

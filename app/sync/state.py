@@ -1,0 +1,199 @@
+"""Current state derived from the op log (DESIGN.md §5).
+
+A field's heads are the ops touching it that no other op on that field names as a parent.
+One head: settled. Several heads with different values: a conflict, with a deterministic
+provisional value (highest HLC, then device id). A delete touches every field, so an edit
+concurrent with a delete is a conflict and the record stays visible.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, insert, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.models import Conflict, Op, synced_models
+from app.sync.codec import canonical_json, decode_value, synced_columns, table_for
+
+
+@dataclass(frozen=True)
+class OpRow:
+    op_id: str
+    device_id: str
+    hlc: str
+    kind: str
+    fields: dict[str, Any]
+    parents: dict[str, list[str]]
+
+    @property
+    def order_key(self) -> tuple[str, str]:
+        return (self.hlc, self.device_id)
+
+    @staticmethod
+    def from_model(op: Op) -> OpRow:
+        return OpRow(
+            op.op_id, op.device_id, op.hlc, op.kind, json.loads(op.fields), json.loads(op.parents)
+        )
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> OpRow:
+        return OpRow(d["op_id"], d["device_id"], d["hlc"], d["kind"], d["fields"], d["parents"])
+
+
+@dataclass(frozen=True)
+class RecordState:
+    exists: bool
+    complete: bool  # every NOT NULL field has a value (false while an earlier op is missing)
+    values: dict[str, Any]  # encoded (JSON) values
+    conflicts: dict[str, list[str]] = field(default_factory=dict)  # field -> head op ids
+
+
+def field_heads(ops: Sequence[OpRow], field_names: Iterable[str]) -> dict[str, list[OpRow]]:
+    heads: dict[str, list[OpRow]] = {}
+    for name in field_names:
+        touching = [o for o in ops if o.kind == "delete" or name in o.fields]
+        named = {p for o in touching for p in o.parents.get(name, ())}
+        heads[name] = [o for o in touching if o.op_id not in named]
+    return heads
+
+
+def resolve_record(table: Table, ops: Sequence[OpRow]) -> RecordState:
+    columns = synced_columns(table)
+    names = [c.name for c in columns]
+    heads = field_heads(ops, names)
+    exists = any(o.kind == "put" for hs in heads.values() for o in hs)
+    values: dict[str, Any] = {}
+    conflicts: dict[str, list[str]] = {}
+    for col in columns:
+        hs = heads[col.name]
+        puts = [o for o in hs if o.kind == "put"]
+        if puts:
+            values[col.name] = max(puts, key=lambda o: o.order_key).fields[col.name]
+        else:
+            writers = [o for o in ops if o.kind == "put" and col.name in o.fields]
+            values[col.name] = (
+                max(writers, key=lambda o: o.order_key).fields[col.name] if writers else None
+            )
+        distinct = {canonical_json(o.fields[col.name]) if o.kind == "put" else "\0del" for o in hs}
+        if len(distinct) > 1:
+            conflicts[col.name] = sorted(o.op_id for o in hs)
+    written = {n for o in ops if o.kind == "put" for n in o.fields}
+    complete = all(c.nullable or c.name in written for c in columns)
+    return RecordState(exists=exists, complete=complete, values=values, conflicts=conflicts)
+
+
+def current_heads(session: Session, table_name: str, record_id: str) -> dict[str, list[str]]:
+    """Head op ids per field of one record, as this laptop sees them now."""
+    rows = [
+        OpRow.from_model(o)
+        for o in session.scalars(
+            select(Op).where(Op.table_name == table_name, Op.record_id == record_id)
+        )
+    ]
+    table = table_for(table_name)
+    heads = field_heads(rows, [c.name for c in synced_columns(table)])
+    return {f: sorted(o.op_id for o in hs) for f, hs in heads.items() if hs}
+
+
+def row_values(table: Table, record_id: str, state: RecordState) -> dict[str, Any]:
+    row: dict[str, Any] = {"id": record_id}
+    for col in synced_columns(table):
+        row[col.name] = decode_value(col, state.values.get(col.name))
+    return row
+
+
+def materialise(
+    session: Session, keys: Iterable[tuple[str, str]], *, now: datetime
+) -> list[tuple[str, str]]:
+    """Re-derive the rows of the given (table, record id) pairs from their ops.
+
+    Upserts run parents-first and deletes children-first. Returns the keys that could not be
+    materialised yet (incomplete: an earlier op of theirs has not arrived).
+    """
+    by_table: dict[str, set[str]] = {}
+    for t, r in keys:
+        by_table.setdefault(t, set()).add(r)
+    order = [m.__tablename__ for m in synced_models()]
+    states: dict[tuple[str, str], RecordState] = {}
+    for tname in order:
+        for rid in sorted(by_table.get(tname, ())):
+            ops = [
+                OpRow.from_model(o)
+                for o in session.scalars(
+                    select(Op).where(
+                        Op.table_name == tname, Op.record_id == rid, Op.held_back.is_(False)
+                    )
+                )
+            ]
+            states[(tname, rid)] = resolve_record(table_for(tname), ops)
+    pending: list[tuple[str, str]] = []
+    for tname in reversed(order):
+        table = table_for(tname)
+        gone = [rid for rid in sorted(by_table.get(tname, ())) if not states[(tname, rid)].exists]
+        if gone:
+            session.execute(delete(table).where(table.c.id.in_(gone)))
+    for tname in order:
+        table = table_for(tname)
+        for rid in sorted(by_table.get(tname, ())):
+            st = states[(tname, rid)]
+            _store_conflicts(session, tname, rid, st, now=now)
+            if not st.exists:
+                continue
+            if not st.complete:
+                pending.append((tname, rid))
+                continue
+            row = row_values(table, rid, st)
+            stmt = sqlite_insert(table).values(**row)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[table.c.id], set_={k: v for k, v in row.items() if k != "id"}
+            )
+            session.execute(stmt)
+    return pending
+
+
+def _store_conflicts(
+    session: Session, tname: str, rid: str, st: RecordState, *, now: datetime
+) -> None:
+    session.execute(delete(Conflict).where(Conflict.table_name == tname, Conflict.record_id == rid))
+    for fname, op_ids in st.conflicts.items():
+        session.add(
+            Conflict(
+                table_name=tname,
+                record_id=rid,
+                field=fname,
+                head_op_ids=json.dumps(op_ids),
+                detected_at=now,
+            )
+        )
+
+
+def rebuild_all(session: Session, *, now: datetime) -> None:
+    """Throw the current state away and derive every synced row again from the op log."""
+    models = synced_models()
+    for model in reversed(models):
+        session.execute(delete(model.__table__))  # type: ignore[arg-type]
+    session.execute(delete(Conflict))
+    for model in models:
+        table: Table = model.__table__  # type: ignore[assignment]
+        tname = table.name
+        grouped: dict[str, list[OpRow]] = {}
+        for op in session.scalars(
+            select(Op).where(Op.table_name == tname, Op.held_back.is_(False)).order_by(Op.record_id)
+        ):
+            grouped.setdefault(op.record_id, []).append(OpRow.from_model(op))
+        rows = []
+        for rid, ops in grouped.items():
+            st = resolve_record(table, ops)
+            if st.conflicts:
+                _store_conflicts(session, tname, rid, st, now=now)
+            if st.exists and st.complete:
+                rows.append(row_values(table, rid, st))
+        for start in range(0, len(rows), 5000):
+            session.execute(insert(table), rows[start : start + 5000])
+    session.flush()
