@@ -36,6 +36,13 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def _known_revision(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is not None
+    except Exception:  # alembic raises ResolutionError/CommandError for unknown ids
+        return False
+
+
 def upgrade_to_head(engine: Engine, *, backup: Callable[[], Path | None] | None = None) -> bool:
     """Bring the schema to head. Returns True when a migration ran.
 
@@ -46,7 +53,7 @@ def upgrade_to_head(engine: Engine, *, backup: Callable[[], Path | None] | None 
     current = current_revision(engine)
     if current == head:
         return False
-    if current is not None and script.get_revision(current) is None:
+    if current is not None and not _known_revision(script, current):
         raise StorageError(
             f"This database was written by a newer version of CareCoord (schema {current}); "
             "install that version or newer to open it."

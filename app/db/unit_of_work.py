@@ -51,8 +51,7 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
-            session.close()
+            session.close()  # ends the transaction; objects stay readable (detached)
 
     def dispose(self) -> None:
         self.engine.dispose()
