@@ -14,7 +14,7 @@ from app.db.backup import backup_database
 from app.sync.dump import dump_json
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("db", help="integrity check, backup, canonical JSON dump")
     dbsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     check = dbsub.add_parser("check", help="integrity and foreign-key check of the database")

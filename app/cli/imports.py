@@ -10,7 +10,7 @@ from app.context import AppContext
 from app.services.csvio import ImportResult
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help="import a patients or discharges CSV file")
     isub = p.add_subparsers(dest="import_kind", metavar="KIND", required=True)
     for kind, help_text in (

@@ -142,17 +142,17 @@ def read_csv(
     positions: dict[str, int] = {}
     ignored: list[str] = []
     for i, h in enumerate(header):
-        canon = lookup.get(header_key(h))
-        if canon is None:
+        found = lookup.get(header_key(h))
+        if found is None:
             if h.strip():
                 ignored.append(h.strip())
             continue
-        if canon in positions:
+        if found in positions:
             raise ValidationError(
-                f"{name}, line 1: column {canon} appears twice ('{header[positions[canon]]}' "
+                f"{name}, line 1: column {found} appears twice ('{header[positions[found]]}' "
                 f"and '{h}')."
             )
-        positions[canon] = i
+        positions[found] = i
     missing = [c for c in required if c not in positions]
     if missing:
         raise ValidationError(

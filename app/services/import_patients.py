@@ -269,7 +269,7 @@ def import_patients_file(
         else:
             unchanged += 1
     session.flush()
-    notes = ()
+    notes: tuple[str, ...] = ()
     if table.ignored_headers:
         notes = (f"Ignored columns: {', '.join(table.ignored_headers)}.",)
     return ImportResult(

@@ -215,7 +215,7 @@ def record_bulk_inserts(
             )
         )
     session.execute(insert(table), full_rows)
-    session.execute(insert(Op.__table__), ops)
+    session.execute(insert(Op), ops)
 
 
 def ops_for_records(session: Session, keys: Iterable[tuple[str, str]]) -> list[Op]:

@@ -30,9 +30,7 @@ def _patient(clock: FixedClock, nhs: str = "9990000026") -> Patient:
 
 def _ops(ctx: AppContext, table: str) -> list[Op]:
     with ctx.db.read() as s:
-        return list(
-            s.scalars(select(Op).where(Op.table_name == table).order_by(Op.local_order))
-        )
+        return list(s.scalars(select(Op).where(Op.table_name == table).order_by(Op.local_order)))
 
 
 def test_insert_update_delete_each_record_an_op_with_field_parents(
@@ -101,9 +99,7 @@ def test_hlc_never_goes_backwards_when_the_wall_clock_does(
     assert Hlc.decode(b.hlc) > Hlc.decode(a.hlc)
 
 
-def test_rebuilding_from_the_op_log_gives_the_same_dump(
-    ctx: AppContext, clock: FixedClock
-) -> None:
+def test_rebuilding_from_the_op_log_gives_the_same_dump(ctx: AppContext, clock: FixedClock) -> None:
     with ctx.db.write() as s:
         c = Coordinator(name="Priya Shah")
         s.add(c)
