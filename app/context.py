@@ -60,16 +60,54 @@ def open_context(paths: AppPaths, *, clock: Clock | None = None) -> AppContext:
     return AppContext(paths=paths, clock=clock, db=db, device_id=device_id)
 
 
+_memory_template: bytes | None = None
+
+
+def _memory_database_image() -> bytes:
+    """A migrated, seeded in-memory database, serialised once per process and cloned."""
+    global _memory_template
+    if _memory_template is None:
+        from app.services.reference import seed_reference_data
+
+        clock = SystemClock()
+        engine = make_engine(None)
+        upgrade_to_head(engine)
+        db = build_database(engine, clock)
+        with db.write() as session:
+            changelog.ensure_local_state(session, clock)
+            seed_reference_data(session)
+        raw = engine.raw_connection()
+        try:
+            _memory_template = raw.driver_connection.serialize()  # type: ignore[union-attr]
+        finally:
+            raw.close()
+        engine.dispose()
+    return _memory_template
+
+
 def open_memory_context(*, clock: Clock | None = None) -> AppContext:
-    """An in-memory database migrated to head: for tests and the smoke test."""
-    from app.services.reference import seed_reference_data
+    """A private in-memory database migrated to head with reference data and its own device
+    id: for tests and the smoke test."""
+    import sqlite3
+
+    from app.models import LocalState, new_id
 
     clock = clock or SystemClock()
-    engine = make_engine(None)
-    upgrade_to_head(engine)
+    image = _memory_database_image()
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(":memory:", check_same_thread=False)
+        conn.deserialize(image)
+        return conn
+
+    engine = make_engine(None, creator=connect)
     db = build_database(engine, clock)
     with db.write() as session:
-        state = changelog.ensure_local_state(session, clock)
-        seed_reference_data(session)
+        state = session.get_one(LocalState, 1)
+        state.device_id = new_id()
+        state.next_seq = 1
+        state.hlc_wall_ms = 0
+        state.hlc_counter = 0
+        state.created_at = clock.now()
         device_id = state.device_id
     return AppContext(paths=AppPaths(Path(".")), clock=clock, db=db, device_id=device_id)

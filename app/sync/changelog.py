@@ -13,12 +13,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, event, func, insert, inspect, select
+from sqlalchemy import Table, delete, event, func, insert, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.clock import Clock
 from app.core.errors import StorageError
-from app.models import LocalState, Op, new_id
+from app.models import Conflict, LocalState, Op, new_id
 from app.sync.codec import canonical_json, encode_value, synced_columns
 from app.sync.hlc import Hlc, tick
 from app.sync.state import current_heads
@@ -158,6 +158,15 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
             heads = current_heads(session, table.name, obj.id)
             fields = {c.name: encode_value(c, getattr(obj, c.key)) for c in changed}
             parents = {c.name: heads[c.name] for c in changed if heads.get(c.name)}
+            settled = [c.name for c in changed if len(heads.get(c.name, ())) > 1]
+            if settled:  # a local edit over several heads resolves that conflict
+                session.execute(
+                    delete(Conflict).where(
+                        Conflict.table_name == table.name,
+                        Conflict.record_id == obj.id,
+                        Conflict.field.in_(settled),
+                    )
+                )
             ops.append(
                 _op_row(
                     alloc,

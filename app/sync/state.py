@@ -16,10 +16,13 @@ from typing import Any
 
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import Conflict, Op, synced_models
 from app.sync.codec import canonical_json, decode_value, synced_columns, table_for
+
+DELETED_FIELD = "_deleted"
 
 
 @dataclass(frozen=True)
@@ -135,9 +138,15 @@ def materialise(
     pending: list[tuple[str, str]] = []
     for tname in reversed(order):
         table = table_for(tname)
-        gone = [rid for rid in sorted(by_table.get(tname, ())) if not states[(tname, rid)].exists]
-        if gone:
-            session.execute(delete(table).where(table.c.id.in_(gone)))
+        for rid in sorted(by_table.get(tname, ())):
+            if states[(tname, rid)].exists:
+                continue
+            try:
+                with session.begin_nested():
+                    session.execute(delete(table).where(table.c.id == rid))
+            except IntegrityError:
+                # deleted elsewhere while records here still refer to it: keep it, flag it
+                states[(tname, rid)] = _kept_after_delete(table, rid, session)
     for tname in order:
         table = table_for(tname)
         for rid in sorted(by_table.get(tname, ())):
@@ -149,12 +158,43 @@ def materialise(
                 pending.append((tname, rid))
                 continue
             row = row_values(table, rid, st)
+            if _missing_reference(session, table, row):
+                pending.append((tname, rid))
+                continue
             stmt = sqlite_insert(table).values(**row)
             stmt = stmt.on_conflict_do_update(
                 index_elements=[table.c.id], set_={k: v for k, v in row.items() if k != "id"}
             )
             session.execute(stmt)
     return pending
+
+
+def _missing_reference(session: Session, table: Table, row: dict[str, Any]) -> bool:
+    """True when a foreign key of ``row`` points at a record not (yet) present here."""
+    for fk in table.foreign_keys:
+        value = row.get(fk.parent.name)
+        if value is None:
+            continue
+        target = fk.column
+        found = session.execute(select(target).where(target == value).limit(1)).first()
+        if found is None:
+            return True
+    return False
+
+
+def _kept_after_delete(table: Table, rid: str, session: Session) -> RecordState:
+    ops = [
+        OpRow.from_model(o)
+        for o in session.scalars(select(Op).where(Op.table_name == table.name, Op.record_id == rid))
+    ]
+    st = resolve_record(table, ops)
+    deletes = sorted(o.op_id for o in ops if o.kind == "delete")
+    return RecordState(
+        exists=False,
+        complete=st.complete,
+        values=st.values,
+        conflicts={**st.conflicts, DELETED_FIELD: deletes},
+    )
 
 
 def _store_conflicts(
@@ -171,6 +211,19 @@ def _store_conflicts(
                 detected_at=now,
             )
         )
+
+
+def _with_references(
+    session: Session, table: Table, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Rows whose foreign keys all point at present records (the others stay pending)."""
+    fks = [fk for fk in table.foreign_keys]
+    if not fks:
+        return rows
+    present = {fk.parent.name: set(session.scalars(select(fk.column))) for fk in fks}
+    return [
+        r for r in rows if all(r.get(col) is None or r[col] in ids for col, ids in present.items())
+    ]
 
 
 def rebuild_all(session: Session, *, now: datetime) -> None:
@@ -194,6 +247,7 @@ def rebuild_all(session: Session, *, now: datetime) -> None:
                 _store_conflicts(session, tname, rid, st, now=now)
             if st.exists and st.complete:
                 rows.append(row_values(table, rid, st))
+        rows = _with_references(session, table, rows)
         for start in range(0, len(rows), 5000):
             session.execute(insert(table), rows[start : start + 5000])
     session.flush()

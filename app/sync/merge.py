@@ -1,0 +1,301 @@
+"""Merging ops received from other laptops (DESIGN.md §5).
+
+Import is a set union of ops: an op already held is ignored, the same op id with different
+content halts the import. Ops more than 24 h in the future are kept but held back. Affected
+records are re-derived from their ops (app.sync.state); a record whose earlier ops or whose
+referenced record has not arrived yet stays pending until it can be shown. Gaps in a device's
+sequence numbers are reported. The same NHS number registered on two laptops raises a
+possible-duplicate task and is never merged.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.core.clock import Clock
+from app.core.errors import BundleError
+from app.models import Base, LocalState, Op, Patient, Setting, Task, synced_models
+from app.sync.codec import canonical_json
+from app.sync.hlc import Hlc, observe
+from app.sync.state import materialise
+
+FUTURE_LIMIT = timedelta(hours=24)
+PENDING_KEY = "sync.pending_records"
+OP_KEYS = (
+    "op_id",
+    "device_id",
+    "seq",
+    "hlc",
+    "table_name",
+    "record_id",
+    "kind",
+    "fields",
+    "parents",
+)
+_DUP_NS = uuid.UUID("0b7f8f5e-8d2a-4a53-8f61-4a1c8f7d2e11")
+
+
+class OpConflictError(BundleError):
+    """The same op id arrived with different content: something is badly wrong; stop."""
+
+
+@dataclass(frozen=True)
+class SeqGap:
+    device_id: str
+    first: int
+    last: int
+
+    def describe(self, label: str | None = None) -> str:
+        who = label or self.device_id[:8]
+        span = f"{self.first}" if self.first == self.last else f"{self.first}–{self.last}"
+        return f"changes {span} from {who} missing"
+
+
+@dataclass(frozen=True)
+class MergeReport:
+    received: int
+    new: int
+    already_held: int
+    held_back: int
+    released: int
+    records_changed: int
+    pending_records: int
+    conflicts: int
+    by_device: Mapping[str, int]
+    gaps: tuple[SeqGap, ...]
+    duplicates_flagged: int
+
+
+def op_to_dict(op: Op) -> dict[str, Any]:
+    """The portable form of an op (as it travels in bundles)."""
+    return {
+        "op_id": op.op_id,
+        "device_id": op.device_id,
+        "seq": op.seq,
+        "hlc": op.hlc,
+        "table_name": op.table_name,
+        "record_id": op.record_id,
+        "kind": op.kind,
+        "fields": json.loads(op.fields),
+        "parents": json.loads(op.parents),
+    }
+
+
+def _same(existing: Op, incoming: dict[str, Any]) -> bool:
+    return (
+        existing.device_id == incoming["device_id"]
+        and existing.seq == incoming["seq"]
+        and existing.hlc == incoming["hlc"]
+        and existing.table_name == incoming["table_name"]
+        and existing.record_id == incoming["record_id"]
+        and existing.kind == incoming["kind"]
+        and existing.fields == canonical_json(incoming["fields"])
+        and existing.parents == canonical_json(incoming["parents"])
+    )
+
+
+def _check_shape(op: dict[str, Any], synced_tables: set[str]) -> None:
+    missing = [k for k in OP_KEYS if k not in op]
+    if missing:
+        raise BundleError(f"A change is missing {', '.join(missing)}; the import was stopped.")
+    if op["table_name"] not in synced_tables:
+        raise BundleError(
+            f"Change {op['op_id']} is for an unknown table '{op['table_name']}'; "
+            "the bundle may come from a newer CareCoord."
+        )
+    if op["op_id"] != f"{op['device_id']}:{op['seq']}" or op["kind"] not in ("put", "delete"):
+        raise BundleError(f"Change {op['op_id']} is malformed; the import was stopped.")
+    Hlc.decode(str(op["hlc"]))
+
+
+def merge_ops(session: Session, ops: Sequence[dict[str, Any]], *, clock: Clock) -> MergeReport:
+    """Apply received ops in the caller's transaction (all or nothing: any error rolls back)."""
+    now = clock.now()
+    synced_tables = {m.__tablename__ for m in synced_models()}
+    for op in ops:
+        _check_shape(op, synced_tables)
+    existing: dict[str, Op] = {}
+    ids = [o["op_id"] for o in ops]
+    for start in range(0, len(ids), 500):
+        for row in session.scalars(select(Op).where(Op.op_id.in_(ids[start : start + 500]))):
+            existing[row.op_id] = row
+    order = session.scalar(select(func.max(Op.local_order))) or 0
+    limit_ms = int((now + FUTURE_LIMIT).timestamp() * 1000)
+    fresh: list[dict[str, Any]] = []
+    seen: dict[str, dict[str, Any]] = {}
+    held = 0
+    by_device: dict[str, int] = {}
+    max_hlc: Hlc | None = None
+    for op in ops:
+        prior = existing.get(op["op_id"])
+        if prior is not None:
+            if not _same(prior, op):
+                raise OpConflictError(
+                    f"Change {op['op_id']} arrived with different content than the copy held "
+                    "here; the import was stopped and nothing was changed."
+                )
+            continue
+        twin = seen.get(op["op_id"])
+        if twin is not None:
+            if canonical_json(twin) != canonical_json(op):
+                raise OpConflictError(
+                    f"Change {op['op_id']} appears twice with different content; "
+                    "the import was stopped and nothing was changed."
+                )
+            continue
+        seen[op["op_id"]] = op
+        hlc = Hlc.decode(op["hlc"])
+        is_future = hlc.wall_ms > limit_ms
+        held += is_future
+        if not is_future:
+            max_hlc = hlc if max_hlc is None or hlc > max_hlc else max_hlc
+        order += 1
+        by_device[op["device_id"]] = by_device.get(op["device_id"], 0) + 1
+        fresh.append(
+            {
+                "op_id": op["op_id"],
+                "device_id": op["device_id"],
+                "seq": int(op["seq"]),
+                "hlc": op["hlc"],
+                "table_name": op["table_name"],
+                "record_id": op["record_id"],
+                "kind": op["kind"],
+                "fields": canonical_json(op["fields"]),
+                "parents": canonical_json(op["parents"]),
+                "local_order": order,
+                "received_at": now,
+                # relayed onwards in this laptop's next bundle
+                "exported": False,
+                "held_back": is_future,
+            }
+        )
+    if fresh:
+        session.execute(Op.__table__.insert(), fresh)  # type: ignore[attr-defined]
+    released = _release_held_back(session, limit_ms)
+    if max_hlc is not None:
+        state = session.get_one(LocalState, 1)
+        merged = observe(Hlc(state.hlc_wall_ms, state.hlc_counter), max_hlc, now)
+        state.hlc_wall_ms, state.hlc_counter = merged.wall_ms, merged.counter
+    keys = {(o["table_name"], o["record_id"]) for o in fresh if not o["held_back"]}
+    keys |= released
+    keys |= _pending(session)
+    pending = materialise(session, sorted(keys), now=now)
+    _set_pending(session, pending)
+    flagged = flag_duplicate_nhs_numbers(session, [r for t, r in keys if t == "patients"], now=now)
+    session.flush()
+    conflicts = session.scalar(select(func.count()).select_from(Base.metadata.tables["conflicts"]))
+    return MergeReport(
+        received=len(ops),
+        new=len(fresh),
+        already_held=len(ops) - len(fresh),
+        held_back=held,
+        released=len(released),
+        records_changed=len(keys) - len(pending),
+        pending_records=len(pending),
+        conflicts=int(conflicts or 0),
+        by_device=by_device,
+        gaps=tuple(find_gaps(session, by_device)),
+        duplicates_flagged=flagged,
+    )
+
+
+def _release_held_back(session: Session, limit_ms: int) -> set[tuple[str, str]]:
+    released: set[tuple[str, str]] = set()
+    for op in session.scalars(select(Op).where(Op.held_back.is_(True))):
+        if Hlc.decode(op.hlc).wall_ms <= limit_ms:
+            op.held_back = False
+            released.add((op.table_name, op.record_id))
+    session.flush()
+    return released
+
+
+def _pending(session: Session) -> set[tuple[str, str]]:
+    row = session.get(Setting, PENDING_KEY)
+    if row is None:
+        return set()
+    return {(t, r) for t, r in json.loads(row.value)}
+
+
+def _set_pending(session: Session, keys: Iterable[tuple[str, str]]) -> None:
+    value = json.dumps(sorted(keys))
+    row = session.get(Setting, PENDING_KEY)
+    if row is None:
+        session.add(Setting(key=PENDING_KEY, value=value))
+    else:
+        row.value = value
+
+
+def find_gaps(session: Session, devices: Iterable[str]) -> list[SeqGap]:
+    """Missing sequence numbers of each device, as ranges."""
+    gaps: list[SeqGap] = []
+    for device in sorted(devices):
+        count, top = session.execute(
+            select(func.count(), func.max(Op.seq)).where(Op.device_id == device)
+        ).one()
+        if not top or count == top:
+            continue
+        expected = 1
+        for (seq,) in session.execute(
+            select(Op.seq).where(Op.device_id == device).order_by(Op.seq)
+        ):
+            if seq > expected:
+                gaps.append(SeqGap(device, expected, seq - 1))
+            expected = seq + 1
+    return gaps
+
+
+def duplicate_task_id(a: str, b: str) -> str:
+    """The same pair of records gives the same task id on every laptop."""
+    first, second = sorted((a, b))
+    return str(uuid.uuid5(_DUP_NS, f"{first}|{second}"))
+
+
+def flag_duplicate_nhs_numbers(
+    session: Session, patient_ids: Sequence[str], *, now: datetime
+) -> int:
+    """A possible-duplicate task for every other record with the same NHS number."""
+    if not patient_ids:
+        return 0
+    flagged = 0
+    for start in range(0, len(patient_ids), 500):
+        chunk = patient_ids[start : start + 500]
+        rows = session.execute(
+            select(Patient.id, Patient.nhs_number, Patient.created_at).where(Patient.id.in_(chunk))
+        ).all()
+        for pid, nhs, created in rows:
+            for other_id, other_created in session.execute(
+                select(Patient.id, Patient.created_at).where(
+                    Patient.nhs_number == nhs, Patient.id != pid
+                )
+            ):
+                task_id = duplicate_task_id(pid, other_id)
+                if session.get(Task, task_id) is not None:
+                    continue
+                newer = max((created, pid), (other_created, other_id))
+                older_id = other_id if newer[1] == pid else pid
+                session.add(
+                    Task(
+                        id=task_id,
+                        kind="possible_duplicate",
+                        title="Possible duplicate patient record: same NHS number on two records",
+                        patient_id=newer[1],
+                        due_at=newer[0] + timedelta(days=1),
+                        status="open",
+                        source_table="patients",
+                        source_id=newer[1],
+                        notes=f"Other record: {older_id}. Check and merge by hand if the same "
+                        "person; never merged automatically.",
+                        created_at=newer[0],
+                    )
+                )
+                session.flush()
+                flagged += 1
+    return flagged
