@@ -3,11 +3,9 @@ consent and death — and that every write is in the change log while refusals w
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,11 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.context import AppContext, build_database, open_memory_context
-from app.core.clock import FixedClock
+from app.context import AppContext
 from app.core.errors import ConflictError, NotFoundError, ValidationError
-from app.core.paths import AppPaths
-from app.db.engine import make_engine
 from app.models import Op, Patient, Task
 from app.models.patient import LEVELS
 from app.services import caseload as cl
@@ -27,36 +22,6 @@ from app.services.tasks import add_task, ensure_task, list_tasks
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 PRACTICE = "wl-weir-measham"
-
-
-def new_template() -> Iterator[AppContext]:
-    """A migrated database with reference data, made once per test module."""
-    context = open_memory_context(clock=FixedClock(NOW))
-    yield context
-    context.close()
-
-
-def clone_context(template: AppContext, clock: FixedClock) -> Iterator[AppContext]:
-    """A private copy of the template (much faster than migrating for every test)."""
-    engine = make_engine(None)
-    with template.db.engine.connect() as src, engine.connect() as dst:
-        source = cast(sqlite3.Connection, src.connection.driver_connection)
-        source.backup(cast(sqlite3.Connection, dst.connection.driver_connection))
-    context = AppContext(
-        AppPaths(Path(".")), clock, build_database(engine, clock), template.device_id
-    )
-    yield context
-    context.close()
-
-
-@pytest.fixture(scope="module")
-def template() -> Iterator[AppContext]:
-    yield from new_template()
-
-
-@pytest.fixture
-def ctx(template: AppContext, clock: FixedClock) -> Iterator[AppContext]:
-    yield from clone_context(template, clock)
 
 
 def ops(ctx: AppContext) -> int:

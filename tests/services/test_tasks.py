@@ -3,7 +3,6 @@ queue filters by coordinator, kind, due time and patient."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,19 +13,9 @@ from app.core.clock import FixedClock
 from app.core.errors import ConflictError, NotFoundError, ValidationError
 from app.services import tasks as tk
 from app.services.caseload import add_coordinator, deactivate_coordinator
-from tests.services.test_caseload import NOW, clone_context, new_template, ops, refused, register
+from tests.services.test_caseload import NOW, ops, refused, register
 
 HOUR = timedelta(hours=1)
-
-
-@pytest.fixture(scope="module")
-def template() -> Iterator[AppContext]:
-    yield from new_template()
-
-
-@pytest.fixture
-def ctx(template: AppContext, clock: FixedClock) -> Iterator[AppContext]:
-    yield from clone_context(template, clock)
 
 
 def chase(s: Session, source_id: str, due: datetime, **kw: str | None) -> tk.TaskView:
