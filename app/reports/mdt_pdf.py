@@ -95,7 +95,7 @@ def _cover(pack: MdtPack, styles: ReportStyles) -> list[Flowable]:
             [
                 ("Meeting date", format_long_day(pack.meeting_date)),
                 ("Level", level_text),
-                ("Practice / PCN" if pack.level == "Practice" else "PCN", pack.venue_or_practice),
+                ("Practice" if pack.level == "Practice" else "PCN", pack.venue_or_practice),
                 ("Meeting reference", pack.meeting_id),
                 ("Patients on the agenda", str(len(pack.patients))),
                 (

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from app.reports.data import MdtPack, NeedLine, Sbar
@@ -233,3 +235,19 @@ def test_a_discussion_with_empty_fields_prints() -> None:
     text = "\n".join(page_texts(_render(pack)[0]))
     assert "Recommendation" in text
     assert "No actions." in text
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.text(min_size=1, max_size=80),
+    note=st.text(max_size=600),
+    reason=st.text(max_size=200),
+)
+def test_any_user_text_prints_without_breaking_the_layout(
+    name: str, note: str, reason: str
+) -> None:
+    pack = _with_note(make_pack(1), note)
+    patient = replace(pack.patients[0], name=name, reason_on_agenda=reason, plan_summary=note)
+    pdf, pages = _render(replace(pack, patients=(patient,), venue_or_practice=reason))
+    assert pages >= 2
+    assert f"Page 1 of {pages}" in page_texts(pdf)[0]
