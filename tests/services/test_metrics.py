@@ -30,8 +30,8 @@ T_D = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)  # a Monday, GMT
 H = timedelta(hours=1)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def discharge(
