@@ -19,7 +19,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.core.errors import ConflictError, NotFoundError, ValidationError
-from app.core.timeutil import ensure_utc, to_local
+from app.core.timeutil import ensure_utc, local_midnight_utc, to_local
 from app.core.validation import format_nhs_number, normalise_nhs_number
 from app.models import Admission, CallAttempt, Coordinator, Patient, Task
 from app.models.admission import CALL_ISSUES, CALL_OUTCOMES, CONTACT_OUTCOMES
@@ -266,7 +266,12 @@ def check_no_overlap(
 
 
 def _task_state(a: AdmissionRow, history: PatientHistory) -> tuple[str, datetime | None]:
-    """('done', first contact) | ('cancelled', None) | ('open', None) from every fact known."""
+    """('done', first contact) | ('cancelled', when it closed) | ('open', None).
+
+    Decided from every fact recorded, so the result does not depend on the order in which
+    they were entered. A cancelled task closes when the readmission or death happened (not
+    before the discharge), so a report as of an earlier time still counts it as open.
+    """
     assert a.discharged_at is not None
     t_d = a.discharged_at
     contacts = [
@@ -276,11 +281,20 @@ def _task_state(a: AdmissionRow, history: PatientHistory) -> tuple[str, datetime
     ]
     if contacts:
         return "done", min(contacts)
-    later = [o for o in history.admissions if o.id != a.id and o.starts_at and o.starts_at > t_d]
-    readmitted_call = any(c.outcome == "readmitted" and c.called_at >= t_d for c in history.calls)
-    died = history.date_of_death is not None or any(c.outcome == "deceased" for c in history.calls)
-    if later or readmitted_call or died:
-        return "cancelled", None
+    closing = [
+        o.starts_at
+        for o in history.admissions
+        if o.id != a.id and o.starts_at is not None and o.starts_at > t_d
+    ]
+    closing += [
+        c.called_at
+        for c in history.calls
+        if (c.outcome == "readmitted" and c.called_at >= t_d) or c.outcome == "deceased"
+    ]
+    if history.date_of_death is not None:
+        closing.append(local_midnight_utc(history.date_of_death))
+    if closing:
+        return "cancelled", max(t_d, min(closing))
     return "open", None
 
 
@@ -321,8 +335,6 @@ def refresh_followup_tasks(
     for a, history in discharged:
         assert a.discharged_at is not None
         status, completed_at = _task_state(a, history)
-        if status == "cancelled":
-            completed_at = now
         task = tasks.get(a.id)
         if task is None:
             hospital = details[a.id].hospital

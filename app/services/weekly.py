@@ -1,0 +1,356 @@
+"""The weekly team summary (DESIGN.md §1.8, §4.3): every figure aggregated in SQL.
+
+Report time ``as_of`` (default: now) makes a report reproducible: facts dated after it are
+ignored. Calendar days are Europe/London days; the week runs Monday 00:00 to Monday 00:00 local.
+What each figure counts:
+
+- post_discharge / readmissions_30d / trend: :mod:`app.services.metrics` (DESIGN.md §3).
+- caseload: episodes open at ``as_of`` (opened on or before its day, not closed by then), by the
+  patient's coordinator and by care-coordination level at ``as_of`` (the latest level change by
+  then, else the episode's opening level); episodes opened / closed on days of the week.
+- referrals: referrals created in the week, by service kind and by their status at ``as_of``.
+- assessments: needs assessments completed in the week; reviews due on days of the week (review
+  dates of each patient's latest completed assessment).
+- carers: carers first recorded in the week (the first change-log entry of the carer, which
+  travels with the record between laptops); carer's assessments offered on days of the week.
+- mdt: meetings dated in the week up to ``as_of``; MDT actions still open at ``as_of``.
+- tasks: every task due before ``as_of`` and not completed by then (``overdue_work`` splits
+  them into 48-hour calls and other tasks, and counts referrals waiting for a reply at
+  ``as_of``: sent, acknowledged or marked no response).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from app.core.errors import ValidationError
+from app.core.reference import SERVICE_KINDS
+from app.core.timeutil import ensure_utc, iso_week_bounds, parse_iso_week, to_local
+from app.models import (
+    Carer,
+    Coordinator,
+    Episode,
+    LevelChange,
+    MdtAction,
+    MdtMeeting,
+    NeedsAssessment,
+    Op,
+    Patient,
+    Referral,
+    ReferralStatusChange,
+    Service,
+    Task,
+)
+from app.models.patient import LEVELS
+from app.models.referral import REFERRAL_STATUSES
+from app.reports import data
+from app.services import metrics
+from app.services.patients import display_name
+from app.services.referrals import AWAITING_REPLY
+
+TREND_WEEKS = 12
+UNASSIGNED = "Unassigned"
+CALL_TASK = "post_discharge_call"
+
+
+def resolve_week(week: str | None, as_of: datetime) -> tuple[int, int]:
+    """``(year, week)`` of ``week`` ('2026-W47'), or of the local ISO week containing ``as_of``."""
+    if week is None:
+        y, w, _ = to_local(as_of).isocalendar()
+        return y, w
+    try:
+        return parse_iso_week(week)
+    except ValueError:
+        raise ValidationError(
+            f"Week {week.strip()!r} is not an ISO week of the form 2026-W47.", field="week"
+        ) from None
+
+
+def _trend_weeks(year: int, week: int) -> list[tuple[int, int]]:
+    monday = date.fromisocalendar(year, week, 1)
+    out = []
+    for back in range(TREND_WEEKS - 1, -1, -1):
+        y, w, _ = (monday - timedelta(weeks=back)).isocalendar()
+        out.append((y, w))
+    return out
+
+
+def _count(session: Session, stmt: Any) -> int:
+    return int(session.scalar(stmt) or 0)
+
+
+def _caseload(session: Session, as_of: datetime, monday: date, last_day: date) -> data.Caseload:
+    today = to_local(as_of).date()
+    lc = aliased(LevelChange)
+    level_then = (
+        select(lc.to_level)
+        .where(lc.patient_id == Episode.patient_id, lc.changed_at <= as_of)
+        .order_by(lc.changed_at.desc(), lc.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    level = func.coalesce(level_then, Episode.level)
+    coordinator = func.coalesce(Patient.coordinator_id, Episode.coordinator_id)
+    open_at = and_(
+        Episode.opened_on <= today, or_(Episode.closed_on.is_(None), Episode.closed_on > today)
+    )
+    names = {c.id: c.name for c in session.execute(select(Coordinator.id, Coordinator.name))}
+    by_coordinator: dict[str, dict[str, int]] = {}
+    by_level = dict.fromkeys(LEVELS, 0)
+    total = 0
+    seen_names: dict[str, str] = {}
+    rows = session.execute(
+        select(coordinator, level, func.count())
+        .select_from(Episode)
+        .join(Patient, Patient.id == Episode.patient_id)
+        .where(open_at)
+        .group_by(coordinator, level)
+    )
+    for coordinator_id, lvl, n in rows:
+        name = names.get(coordinator_id, UNASSIGNED) if coordinator_id else UNASSIGNED
+        if seen_names.setdefault(name, coordinator_id or "") != (coordinator_id or ""):
+            name = f"{name} ({(coordinator_id or '')[:8]})"  # two coordinators, one name
+        counts = by_coordinator.setdefault(name, dict.fromkeys(LEVELS, 0))
+        counts[lvl] = counts.get(lvl, 0) + n
+        by_level[lvl] = by_level.get(lvl, 0) + n
+        total += n
+    opened = _count(
+        session,
+        select(func.count(Episode.id)).where(Episode.opened_on.between(monday, last_day)),
+    )
+    closed = _count(
+        session,
+        select(func.count(Episode.id)).where(Episode.closed_on.between(monday, last_day)),
+    )
+    return data.Caseload(
+        open_episodes=total,
+        opened=opened,
+        closed=closed,
+        by_coordinator=dict(sorted(by_coordinator.items())),
+        by_level=by_level,
+    )
+
+
+def _referral_status_at(as_of: datetime) -> ColumnElement[str]:
+    rsc = aliased(ReferralStatusChange)
+    # Changes made in the same instant (created and sent at once) are ordered by the lifecycle.
+    stage = case(
+        {status: i for i, status in enumerate(REFERRAL_STATUSES)}, value=rsc.to_status, else_=-1
+    )
+    latest = (
+        select(rsc.to_status)
+        .where(rsc.referral_id == Referral.id, rsc.changed_at <= as_of)
+        .order_by(rsc.changed_at.desc(), stage.desc(), rsc.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    fallback = case((Referral.status_changed_at <= as_of, Referral.status), else_="draft")
+    return func.coalesce(latest, fallback)
+
+
+def _referrals(
+    session: Session, start: datetime, until: datetime, as_of: datetime
+) -> data.Referrals:
+    made = and_(Referral.created_at >= start, Referral.created_at < until)
+    by_kind = dict.fromkeys(SERVICE_KINDS, 0)
+    for kind, n in session.execute(
+        select(Service.kind, func.count(Referral.id))
+        .join(Service, Service.id == Referral.service_id)
+        .where(made)
+        .group_by(Service.kind)
+    ):
+        by_kind[kind] = by_kind.get(kind, 0) + n
+    status = _referral_status_at(as_of)
+    by_status = dict.fromkeys(REFERRAL_STATUSES, 0)
+    for st, n in session.execute(
+        select(status, func.count(Referral.id)).where(made).group_by(status)
+    ):
+        by_status[st] = by_status.get(st, 0) + n
+    return data.Referrals(made=sum(by_kind.values()), by_service_kind=by_kind, by_status=by_status)
+
+
+def _assessments(
+    session: Session, start: datetime, until: datetime, as_of: datetime, monday: date
+) -> data.Assessments:
+    completed = _count(
+        session,
+        select(func.count(NeedsAssessment.id)).where(
+            NeedsAssessment.status == "completed",
+            NeedsAssessment.completed_at >= start,
+            NeedsAssessment.completed_at < until,
+        ),
+    )
+    newer = aliased(NeedsAssessment)
+    latest = ~(
+        select(newer.id)
+        .where(
+            newer.patient_id == NeedsAssessment.patient_id,
+            newer.status == "completed",
+            newer.completed_at <= as_of,
+            newer.version > NeedsAssessment.version,
+        )
+        .exists()
+    )
+    reviews = _count(
+        session,
+        select(func.count(NeedsAssessment.id)).where(
+            NeedsAssessment.status == "completed",
+            NeedsAssessment.completed_at <= as_of,
+            NeedsAssessment.review_date.between(monday, monday + timedelta(days=6)),
+            latest,
+        ),
+    )
+    return data.Assessments(completed=completed, reviews_due=reviews)
+
+
+def _hlc_bound(instant: datetime) -> str:
+    return f"{int(instant.timestamp() * 1000):013d}"
+
+
+def _carers(
+    session: Session, start: datetime, until: datetime, monday: date, last_day: date
+) -> data.Carers:
+    first = (
+        select(Op.record_id, func.min(Op.hlc).label("first"))
+        .where(Op.table_name == Carer.__tablename__)
+        .group_by(Op.record_id)
+        .subquery()
+    )
+    identified = _count(
+        session,
+        select(func.count())
+        .select_from(first)
+        .join(Carer, Carer.id == first.c.record_id)
+        .where(first.c.first >= _hlc_bound(start), first.c.first < _hlc_bound(until)),
+    )
+    offered = _count(
+        session,
+        select(func.count(Carer.id)).where(Carer.assessment_offered_on.between(monday, last_day)),
+    )
+    return data.Carers(identified=identified, assessment_offered=offered)
+
+
+def _mdt(session: Session, as_of: datetime, monday: date, last_day: date) -> data.Mdt:
+    today = to_local(as_of).date()
+    meetings = _count(
+        session,
+        select(func.count(MdtMeeting.id)).where(MdtMeeting.meeting_date.between(monday, last_day)),
+    )
+    still_open = or_(
+        MdtAction.status == "open",
+        and_(MdtAction.completed_at.is_not(None), MdtAction.completed_at > as_of),
+    )
+    actions = _count(
+        session,
+        select(func.count(MdtAction.id))
+        .join(MdtMeeting, MdtMeeting.id == MdtAction.meeting_id)
+        .where(MdtMeeting.meeting_date <= today, still_open),
+    )
+    return data.Mdt(meetings=meetings, actions_open=actions)
+
+
+def _overdue_at(as_of: datetime) -> ColumnElement[bool]:
+    return and_(
+        Task.due_at < as_of,
+        or_(
+            Task.status == "open",
+            and_(Task.completed_at.is_not(None), Task.completed_at > as_of),
+        ),
+    )
+
+
+def _overdue(session: Session, as_of: datetime) -> tuple[data.Tasks, data.OverdueWork]:
+    counts = dict(
+        session.execute(
+            select(Task.kind == CALL_TASK, func.count(Task.id))
+            .where(_overdue_at(as_of))
+            .group_by(Task.kind == CALL_TASK)
+        ).all()
+    )
+    calls, other = int(counts.get(True, 0)), int(counts.get(False, 0))
+    status = _referral_status_at(as_of)
+    waiting = _count(
+        session,
+        select(func.count(Referral.id)).where(
+            Referral.created_at <= as_of, status.in_(AWAITING_REPLY)
+        ),
+    )
+    return data.Tasks(overdue=calls + other), data.OverdueWork(calls, other, waiting)
+
+
+def _named_appendix(session: Session, as_of: datetime) -> tuple[data.NamedOverdue, ...]:
+    rows = session.execute(
+        select(Task.title, Task.due_at, Patient.family_name, Patient.given_name, Patient.nhs_number)
+        .join(Patient, Patient.id == Task.patient_id)
+        .where(_overdue_at(as_of))
+        .order_by(Task.due_at, Patient.family_name, Patient.given_name, Task.id)
+    )
+    return tuple(
+        data.NamedOverdue(
+            patient_name=display_name(r.family_name, r.given_name),
+            nhs_number=r.nhs_number,
+            what=r.title,
+            due=to_local(r.due_at).date(),
+        )
+        for r in rows
+    )
+
+
+def build_weekly_summary(
+    session: Session, *, week: str | None, as_of: datetime, named_appendix: bool = False
+) -> data.WeeklySummary:
+    """The weekly team summary for ISO ``week`` (default: the week of ``as_of``) at ``as_of``."""
+    as_of = ensure_utc(as_of)
+    year, number = resolve_week(week, as_of)
+    label = f"{year}-W{number:02d}"
+    start, end = iso_week_bounds(year, number)
+    if start > as_of:
+        raise ValidationError(
+            f"Week {label} starts after the report time; choose an earlier week or a later "
+            "--as-of.",
+            field="week",
+        )
+    until = min(end, as_of + timedelta(microseconds=1))  # [start, until) = the week up to as_of
+    monday = to_local(start).date()
+    last_day = min(monday + timedelta(days=6), to_local(as_of).date())
+
+    trend = metrics.figures_for_weeks(session, weeks=_trend_weeks(year, number), as_of=as_of)
+    this = trend[-1]
+    tasks, overdue_work = _overdue(session, as_of)
+    return data.WeeklySummary(
+        week=label,
+        as_of=as_of,
+        period=data.Period(start=start, end=end),
+        post_discharge=data.PostDischarge(
+            discharges=this.discharges,
+            met=this.met,
+            missed=this.missed,
+            pending=this.pending,
+            excluded=this.excluded,
+            pct_within_48h=this.pct_within_48h,
+            target_pct=metrics.TARGET_PCT_WITHIN_48H,
+        ),
+        readmissions_30d=data.Readmissions(
+            eligible=this.readmission_eligible,
+            readmitted=this.readmitted,
+            rate_pct=this.readmission_rate_pct,
+        ),
+        caseload=_caseload(session, as_of, monday, last_day),
+        referrals=_referrals(session, start, until, as_of),
+        assessments=_assessments(session, start, until, as_of, monday),
+        carers=_carers(session, start, until, monday, last_day),
+        mdt=_mdt(session, as_of, monday, last_day),
+        tasks=tasks,
+        trend=tuple(
+            data.TrendPoint(
+                week=f.week, pct_within_48h=f.pct_within_48h, met=f.met, missed=f.missed
+            )
+            for f in trend
+        ),
+        overdue_work=overdue_work,
+        named_appendix=_named_appendix(session, as_of) if named_appendix else None,
+    )
