@@ -119,16 +119,24 @@ def local_today(now: datetime) -> date:
 
 
 def clean_text(
-    value: str | None, label: str, *, required: bool = False, limit: int | None = None
+    value: str | None,
+    label: str,
+    *,
+    required: bool = False,
+    limit: int | None = None,
+    field: str | None = None,
 ) -> str | None:
-    """Trimmed text (None when blank); refuses blank when required and text over ``limit``."""
+    """Trimmed text (None when blank); refuses blank when required and text over ``limit``.
+    The error's ``field`` is ``field`` if given, else ``label``."""
     text = (value or "").strip()
     if not text:
         if required:
-            raise ValidationError(f"{label.capitalize()} is required.", field=label)
+            raise ValidationError(f"{label.capitalize()} is required.", field=field or label)
         return None
     if limit is not None and len(text) > limit:
-        raise ValidationError(f"{label.capitalize()} is longer than {limit} characters.")
+        raise ValidationError(
+            f"{label.capitalize()} is longer than {limit} characters.", field=field or label
+        )
     return text
 
 
@@ -239,10 +247,15 @@ def _checked(session: Session, values: dict[str, Any], today: date) -> dict[str,
             )
         if value is None or (isinstance(value, str) and not value.strip()):
             if key in _REQUIRED:
-                raise ValidationError(f"{key.replace('_', ' ').capitalize()} is required.")
+                label = key.replace("_", " ").capitalize()
+                raise ValidationError(f"{label} is required.", field=key)
             out[key] = None
-        else:
+            continue
+        try:
             out[key] = _CHECKS[key](session, value, today)
+        except ValidationError as exc:
+            exc.field = key  # the column, whatever label the check used
+            raise
     if out.get("efi_score") is not None and "frailty_band" not in values:
         out["frailty_band"] = efi_band(out["efi_score"])
     return out

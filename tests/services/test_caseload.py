@@ -125,6 +125,23 @@ def test_register_patient_refuses_bad_input(
     refused(ctx, ValidationError, message, lambda s: register(s, **change))
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"postcode": "LE1"}, "postcode"),
+        ({"given_name": ""}, "given_name"),
+        ({"family_name": "x" * 81}, "family_name"),
+        ({"nhs": "123"}, "nhs_number"),
+    ],
+)
+def test_refusals_name_the_field_for_the_form(
+    ctx: AppContext, change: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ValidationError) as refusal, ctx.db.write() as s:
+        register(s, **change)
+    assert refusal.value.field == field
+
+
 def test_register_refuses_an_inactive_coordinator(ctx: AppContext) -> None:
     with ctx.db.write() as s:
         gone = cl.add_coordinator(s, name="Ben Clarke")
