@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
+import keyring
 import pytest
 
 from app.cli.main import run
 from app.core.clock import FixedClock
+from app.core.paths import AppPaths
+from app.core.secrets import default_namespace
+from tests.conftest import MemoryKeyring
 
 NHS = "9991408916"
 UNKNOWN = "9995968533"
@@ -24,10 +30,17 @@ def dump(data_dir: Path, clock: FixedClock, capsys: pytest.CaptureFixture[str]) 
     return capsys.readouterr().out
 
 
-@pytest.fixture
-def team(data_dir: Path, clock: FixedClock, tmp_path: Path) -> Path:
-    """One patient discharged twice: 10/11/2026 12:00 and 21/11/2026 14:00 (GMT)."""
-    csv = tmp_path / "discharges.csv"
+@pytest.fixture(scope="module")
+def template(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dict[tuple[str, str], str]]:
+    """One patient discharged twice: 10/11/2026 12:00 and 21/11/2026 14:00 (GMT); built once
+    and copied for each test."""
+    root = tmp_path_factory.mktemp("calls")
+    backend, previous = MemoryKeyring(), keyring.get_keyring()
+    keyring.set_keyring(backend)  # the data folder's key is kept with the template
+    data_dir, clock = root / "data", FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    csv = root / "discharges.csv"
     csv.write_text(
         "nhs_number,discharge_datetime,admission_datetime,family_name,given_name,"
         "date_of_birth,gp_practice\n"
@@ -37,7 +50,22 @@ def team(data_dir: Path, clock: FixedClock, tmp_path: Path) -> Path:
         encoding="utf-8",
     )
     assert cli(data_dir, clock, "import", "discharges", str(csv)) == 0
-    return data_dir
+    keyring.set_keyring(previous)
+    return data_dir, dict(backend.store)
+
+
+@pytest.fixture
+def team(
+    template: tuple[Path, dict[tuple[str, str], str]], tmp_path: Path, memory_keyring: MemoryKeyring
+) -> Path:
+    data_dir, secrets = template
+    copy = tmp_path / "team"
+    shutil.copytree(data_dir, copy)
+    # The keyring keeps a data folder's keys under a name derived from the folder's path.
+    old, new = (default_namespace(AppPaths(d).key_file) for d in (data_dir, copy))
+    for (service, user), secret in secrets.items():
+        memory_keyring.store[(service, user.replace(old, new, 1))] = secret
+    return copy
 
 
 def calls(data_dir: Path, clock: FixedClock, capsys: pytest.CaptureFixture[str]) -> list[dict]:  # type: ignore[type-arg]

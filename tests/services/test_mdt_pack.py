@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import event
@@ -30,7 +31,7 @@ MEETING_DAY = date(2026, 11, 23)
 NHS = ("9991408916", "9995968533", "9998885981", "9998412358", "9990000026")
 
 
-def add_patient(ctx: AppContext, i: int, **cohort: object) -> str:
+def add_patient(ctx: AppContext, i: int, **cohort: Any) -> str:
     with ctx.db.write() as s:
         return register_patient(
             s,
