@@ -1,0 +1,114 @@
+"""The screens of the main window, in navigation order. Adding a screen is one line here: a key,
+its title, a factory ``(shell) -> Screen`` and a shortcut."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.ui.format import QT_TRANSLATE_NOOP
+from app.ui.screens.base import Screen
+from app.ui.screens.caseload import CaseloadScreen
+from app.ui.screens.placeholder import placeholder
+from app.ui.screens.today import TodayScreen
+from app.ui.shell import Shell
+
+
+@dataclass(frozen=True)
+class ScreenSpec:
+    key: str
+    title: str  # source text, translated in the "Screens" context
+    build: Callable[[Shell], Screen]
+    shortcut: str
+
+
+_T = QT_TRANSLATE_NOOP
+
+SCREENS: tuple[ScreenSpec, ...] = (
+    ScreenSpec("today", _T("Screens", "Today"), TodayScreen, "Ctrl+1"),
+    ScreenSpec("caseload", _T("Screens", "Caseload"), CaseloadScreen, "Ctrl+2"),
+    ScreenSpec(
+        "mdt",
+        _T("Screens", "MDT"),
+        placeholder(
+            _T("Screens", "MDT meetings"),
+            _T(
+                "Screens",
+                "Plan a practice or PCN MDT meeting, propose its agenda from flagged patients "
+                "(new discharges, overdue calls, high risk, patients flagged for MDT), record each "
+                "discussion as situation, background, assessment and recommendation, give actions "
+                "an owner and a due date, and print the MDT summary.",
+            ),
+            _T(
+                "Screens",
+                "Patients flagged for MDT show “For MDT” in the caseload. The MDT summary PDF can "
+                "be printed from the command line: carecoord report mdt --date YYYY-MM-DD --out "
+                "FILE.pdf",
+            ),
+        ),
+        "Ctrl+3",
+    ),
+    ScreenSpec(
+        "reports",
+        _T("Screens", "Reports"),
+        placeholder(
+            _T("Screens", "Reports"),
+            _T(
+                "Screens",
+                "The weekly team summary for team leads: caseload by coordinator and level, "
+                "discharges and the share contacted within 48 hours against the 84% target, "
+                "readmissions within 30 days, referrals by service, assessments, carers, MDTs and "
+                "overdue work, as a PDF or JSON.",
+            ),
+            _T(
+                "Screens",
+                "From the command line: carecoord report weekly --week YYYY-Www --out FILE.pdf",
+            ),
+        ),
+        "Ctrl+4",
+    ),
+    ScreenSpec(
+        "sync",
+        _T("Screens", "Sync"),
+        placeholder(
+            _T("Screens", "Sync"),
+            _T(
+                "Screens",
+                "Exchange encrypted bundles of changes with colleagues through a shared folder or "
+                "a USB stick, import theirs, see newly enrolled laptops and resolve conflicting "
+                "edits. The number of changes not yet exported is in the status bar.",
+            ),
+            _T(
+                "Screens",
+                "From the command line: carecoord sync export --out FOLDER, and "
+                "carecoord sync import FILE.ccb",
+            ),
+        ),
+        "Ctrl+5",
+    ),
+    ScreenSpec(
+        "settings",
+        _T("Screens", "Settings"),
+        placeholder(
+            _T("Screens", "Settings"),
+            _T(
+                "Screens",
+                "Who is signed in on this laptop, the team key and member devices, the default "
+                "sync folder, and the service directory used for referrals.",
+            ),
+            _T(
+                "Screens",
+                "Team keys from the command line: carecoord key init | key export --out FILE | "
+                "key import FILE",
+            ),
+        ),
+        "Ctrl+6",
+    ),
+)
+
+
+def spec(key: str) -> ScreenSpec:
+    for s in SCREENS:
+        if s.key == key:
+            return s
+    raise KeyError(key)
