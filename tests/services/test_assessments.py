@@ -14,7 +14,7 @@ from app.models.assessment import NEED_DOMAINS
 from app.services import assessments as asm
 from app.services.caseload import add_coordinator
 from app.services.tasks import list_tasks
-from tests.services.test_caseload import NOW, ops, refused, register
+from tests.services.test_caseload import NOW, logged, ops, refused, register
 
 ALL_RATED = [asm.DomainRating(d, "low") for d in NEED_DOMAINS]
 REVIEW = date(2027, 2, 23)
@@ -217,3 +217,17 @@ def test_a_draft_can_be_discarded(ctx: AppContext) -> None:
     refused(
         ctx, NotFoundError, "No patient", lambda s: asm.start_assessment(s, patient_id="x", now=NOW)
     )
+
+
+def test_every_assessment_write_is_in_the_change_log(ctx: AppContext) -> None:
+    pid = logged(ctx, lambda s: register(s)).id
+    draft = logged(ctx, lambda s: asm.start_assessment(s, patient_id=pid, now=NOW))
+    logged(
+        ctx,
+        lambda s: asm.save_assessment(
+            s, assessment_id=draft.id, now=NOW, domains=ALL_RATED, review_date=REVIEW
+        ),
+    )
+    logged(ctx, lambda s: asm.complete_assessment(s, assessment_id=draft.id, now=NOW))
+    second = logged(ctx, lambda s: asm.start_assessment(s, patient_id=pid, now=NOW))
+    logged(ctx, lambda s: asm.discard_draft(s, assessment_id=second.id))

@@ -11,7 +11,7 @@ from app.core.errors import ConflictError, NotFoundError, ValidationError
 from app.services import carers as cr
 from app.services.caseload import add_coordinator
 from app.services.tasks import list_tasks
-from tests.services.test_caseload import NOW, ops, refused, register
+from tests.services.test_caseload import NOW, logged, ops, refused, register
 
 
 def test_one_carer_can_care_for_several_patients(ctx: AppContext) -> None:
@@ -197,3 +197,17 @@ def test_update_carer_checks_its_fields(
         message,
         lambda s: cr.update_carer(s, carer_id=ruth, now=NOW, **change),
     )
+
+
+def test_every_carer_write_is_in_the_change_log(ctx: AppContext) -> None:
+    pid = logged(ctx, lambda s: register(s)).id
+    ruth = logged(ctx, lambda s: cr.add_carer(s, family_name="O", given_name="Ruth", now=NOW)).id
+    logged(ctx, lambda s: cr.update_carer(s, carer_id=ruth, now=NOW, needs="Sleep"))
+    logged(ctx, lambda s: cr.link_carer(s, carer_id=ruth, patient_id=pid, now=NOW))
+    for step in (
+        cr.offer_carers_assessment,
+        cr.accept_carers_assessment,
+        cr.complete_carers_assessment,
+    ):
+        logged(ctx, lambda s, step=step: step(s, carer_id=ruth, now=NOW))  # type: ignore[misc]
+    logged(ctx, lambda s: cr.unlink_carer(s, carer_id=ruth, patient_id=pid, now=NOW))

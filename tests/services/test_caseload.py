@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +20,7 @@ from app.models.patient import LEVELS
 from app.services import caseload as cl
 from app.services.tasks import add_task, ensure_task, list_tasks
 
+T = TypeVar("T")
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 PRACTICE = "wl-weir-measham"
 
@@ -38,6 +39,15 @@ def register(s: Session, nhs: str = "9990000026", **kw: Any) -> cl.PatientView:
     }
     values.update(kw)
     return cl.register_patient(s, nhs_number=nhs, **values)
+
+
+def logged(ctx: AppContext, action: Callable[[Session], T]) -> T:
+    """Run one write; it must leave at least one op in the change log."""
+    before = ops(ctx)
+    with ctx.db.write() as s:
+        result = action(s)
+    assert ops(ctx) > before, "the write left no op in the change log"
+    return result
 
 
 def refused(
@@ -522,3 +532,46 @@ def test_reassign_caseload_moves_every_patient_of_a_leaver(ctx: AppContext) -> N
             s, from_coordinator_id=amy.id, to_coordinator_id=amy.id, now=NOW
         ),
     )
+
+
+def test_every_caseload_write_is_in_the_change_log(ctx: AppContext) -> None:
+    zoe = logged(ctx, lambda s: cl.add_coordinator(s, name="Zoe"))
+    amy = logged(ctx, lambda s: cl.add_coordinator(s, name="Amy"))
+    pid = logged(ctx, lambda s: register(s, coordinator_id=zoe.id)).id
+    logged(ctx, lambda s: cl.update_patient(s, patient_id=pid, now=NOW, phone="0116 496 0000"))
+    logged(
+        ctx, lambda s: cl.change_level(s, patient_id=pid, to_level="Expert", reason="r", now=NOW)
+    )
+    logged(
+        ctx,
+        lambda s: cl.set_respect(
+            s, patient_id=pid, in_place=True, respect_date=date(2026, 1, 1), now=NOW
+        ),
+    )
+    logged(ctx, lambda s: cl.set_consent(s, patient_id=pid, consent=True, now=NOW))
+    logged(ctx, lambda s: cl.flag_for_mdt(s, patient_id=pid, now=NOW))
+    logged(ctx, lambda s: cl.reassign_patient(s, patient_id=pid, coordinator_id=amy.id, now=NOW))
+    logged(
+        ctx,
+        lambda s: cl.reassign_caseload(
+            s, from_coordinator_id=amy.id, to_coordinator_id=zoe.id, now=NOW
+        ),
+    )
+    logged(ctx, lambda s: cl.deactivate_coordinator(s, coordinator_id=amy.id))
+    view = logged(
+        ctx,
+        lambda s: cl.close_episode(
+            s,
+            episode_id=cl.patient_view(s, patient_id=pid, now=NOW).episodes[0].id,
+            reason="r",
+            now=NOW,
+        ),
+    )
+    logged(
+        ctx,
+        lambda s: cl.open_episode(
+            s, patient_id=pid, source="MDT referral", level="Enhanced", now=NOW
+        ),
+    )
+    logged(ctx, lambda s: cl.record_death(s, patient_id=pid, date_of_death=NOW.date(), now=NOW))
+    assert not view.is_open

@@ -9,7 +9,7 @@ from app.core.errors import ConflictError, NotFoundError, ValidationError
 from app.core.reference import SERVICE_KINDS, load_service_directory
 from app.services import directory as d
 from app.services.reference import seeded_service_id
-from tests.services.test_caseload import ops, refused
+from tests.services.test_caseload import logged, ops, refused
 
 LAC_CHARNWOOD = seeded_service_id("lac-north-charnwood")
 
@@ -107,3 +107,10 @@ def test_seeded_entries_can_be_edited_and_deactivated(ctx: AppContext) -> None:
     )
     with ctx.db.write() as s:
         assert d.reactivate_service(s, service_id=LAC_CHARNWOOD).active
+
+
+def test_every_directory_write_is_in_the_change_log(ctx: AppContext) -> None:
+    new = logged(ctx, lambda s: d.add_service(s, kind="OTHER", name="Men in Sheds"))
+    logged(ctx, lambda s: d.update_service(s, service_id=new.id, response_days=10))
+    logged(ctx, lambda s: d.deactivate_service(s, service_id=new.id))
+    logged(ctx, lambda s: d.reactivate_service(s, service_id=new.id))

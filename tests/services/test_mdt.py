@@ -22,7 +22,7 @@ from app.services.caseload import (
 )
 from app.services.reference import seeded_service_id
 from app.services.tasks import complete_task, list_tasks
-from tests.services.test_caseload import NOW, ops, refused, register
+from tests.services.test_caseload import NOW, logged, ops, refused, register
 
 PRACTICE = "wl-weir-measham"  # sub-locality (PCN) Weir
 OTHER_WEIR = "wl-weir-ibstock"
@@ -408,3 +408,34 @@ def test_unknown_records_are_named(ctx: AppContext, missing: str) -> None:
             "No MDT action",
             lambda s: mdt.complete_action(s, action_id="x", now=NOW),
         )
+
+
+def test_every_mdt_write_is_in_the_change_log(ctx: AppContext) -> None:
+    pid = logged(ctx, lambda s: person(s, "Able"))
+    m = logged(ctx, lambda s: meeting(s))
+    m = logged(ctx, lambda s: mdt.add_attendee(s, meeting_id=m.id, role="GP", name="Dr A", now=NOW))
+    logged(ctx, lambda s: mdt.remove_attendee(s, attendee_id=m.attendees[0].id, now=NOW))
+    item = logged(ctx, lambda s: mdt.add_item(s, meeting_id=m.id, patient_id=pid, now=NOW))
+    other = logged(
+        ctx, lambda s: mdt.add_item(s, meeting_id=m.id, patient_id=person(s, "B"), now=NOW)
+    )
+    logged(
+        ctx, lambda s: mdt.reorder_items(s, meeting_id=m.id, item_ids=[other.id, item.id], now=NOW)
+    )
+    logged(ctx, lambda s: mdt.remove_item(s, item_id=other.id, now=NOW))
+    logged(ctx, lambda s: mdt.record_discussion(s, item_id=item.id, now=NOW, situation="S"))
+    one = logged(
+        ctx,
+        lambda s: mdt.add_action(
+            s, meeting_id=m.id, description="a", owner="GP", due_date=TODAY, now=NOW
+        ),
+    )
+    two = logged(
+        ctx,
+        lambda s: mdt.add_action(
+            s, meeting_id=m.id, description="b", owner="GP", due_date=TODAY, now=NOW
+        ),
+    )
+    logged(ctx, lambda s: mdt.complete_action(s, action_id=one.id, now=NOW))
+    logged(ctx, lambda s: mdt.drop_action(s, action_id=two.id, now=NOW))
+    logged(ctx, lambda s: mdt.mark_held(s, meeting_id=m.id, now=NOW))

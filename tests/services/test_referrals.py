@@ -22,7 +22,7 @@ from app.services.caseload import add_coordinator, record_death
 from app.services.directory import deactivate_service, get_service
 from app.services.reference import seeded_service_id
 from app.services.tasks import complete_task, list_tasks
-from tests.services.test_caseload import NOW, ops, refused, register
+from tests.services.test_caseload import NOW, logged, ops, refused, register
 
 FCP = seeded_service_id("first-contact-plus")
 LAC = seeded_service_id("lac-north-charnwood")
@@ -224,3 +224,18 @@ def test_working_days_arithmetic_skips_weekends(start: datetime, days: int) -> N
     if days:
         assert to_local(end).weekday() < 5
         assert end - start <= timedelta(days=days + 2 + 2 * (days // 5) + 1)
+
+
+def test_every_referral_write_is_in_the_change_log(ctx: AppContext) -> None:
+    pid = logged(ctx, lambda s: register(s)).id
+    ref = logged(ctx, lambda s: refer(s, pid, now=FRIDAY))
+    logged(
+        ctx, lambda s: rf.transition_referral(s, referral_id=ref.id, to_status="sent", now=FRIDAY)
+    )
+    logged(ctx, lambda s: rf.raise_chase_tasks(s, now=FRIDAY + timedelta(days=7)))
+    logged(
+        ctx,
+        lambda s: rf.transition_referral(
+            s, referral_id=ref.id, to_status="cancelled", now=FRIDAY + timedelta(days=8)
+        ),
+    )

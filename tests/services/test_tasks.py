@@ -13,7 +13,7 @@ from app.core.clock import FixedClock
 from app.core.errors import ConflictError, NotFoundError, ValidationError
 from app.services import tasks as tk
 from app.services.caseload import add_coordinator, deactivate_coordinator
-from tests.services.test_caseload import NOW, ops, refused, register
+from tests.services.test_caseload import NOW, logged, ops, refused, register
 
 HOUR = timedelta(hours=1)
 
@@ -200,3 +200,19 @@ def test_ensure_task_is_idempotent_and_close_tasks_closes_the_open_one(ctx: AppC
             == 0
         )
         assert chase(s, "r1", NOW).id != first.id  # a new one once the old one is closed
+
+
+def test_every_task_write_is_in_the_change_log(ctx: AppContext) -> None:
+    zoe = logged(ctx, lambda s: add_coordinator(s, name="Zoe"))
+    one = logged(ctx, lambda s: tk.add_task(s, title="One", due_at=NOW, now=NOW))
+    two = logged(ctx, lambda s: tk.add_task(s, title="Two", due_at=NOW, now=NOW))
+    logged(ctx, lambda s: tk.assign_task(s, task_id=one.id, coordinator_id=zoe.id, now=NOW))
+    logged(ctx, lambda s: tk.complete_task(s, task_id=one.id, now=NOW))
+    logged(ctx, lambda s: tk.cancel_task(s, task_id=two.id, now=NOW))
+    logged(ctx, lambda s: chase(s, "r9", NOW))
+    logged(
+        ctx,
+        lambda s: tk.close_tasks(
+            s, kind="referral_chase", source_table="referrals", source_id="r9", now=NOW
+        ),
+    )
