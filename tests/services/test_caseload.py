@@ -420,7 +420,7 @@ def test_change_level_records_step_up_and_down_history(ctx: AppContext) -> None:
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(steps=st.lists(st.sampled_from(LEVELS), max_size=8))
 def test_level_history_follows_any_sequence_of_changes(ctx: AppContext, steps: list[str]) -> None:

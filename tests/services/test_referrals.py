@@ -124,7 +124,7 @@ def test_an_illegal_transition_is_refused_listing_the_allowed_next_states(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(moves=st.lists(st.sampled_from(REFERRAL_STATUSES), max_size=8))
 def test_only_legal_moves_ever_change_a_referral(ctx: AppContext, moves: list[str]) -> None:
