@@ -34,7 +34,7 @@ OP_KEYS = (
     "device_id",
     "seq",
     "hlc",
-    "table_name",
+    "table",
     "record_id",
     "kind",
     "fields",
@@ -81,7 +81,7 @@ def op_to_dict(op: Op) -> dict[str, Any]:
         "device_id": op.device_id,
         "seq": op.seq,
         "hlc": op.hlc,
-        "table_name": op.table_name,
+        "table": op.table_name,
         "record_id": op.record_id,
         "kind": op.kind,
         "fields": json.loads(op.fields),
@@ -94,7 +94,7 @@ def _same(existing: Op, incoming: dict[str, Any]) -> bool:
         existing.device_id == incoming["device_id"]
         and existing.seq == incoming["seq"]
         and existing.hlc == incoming["hlc"]
-        and existing.table_name == incoming["table_name"]
+        and existing.table_name == incoming["table"]
         and existing.record_id == incoming["record_id"]
         and existing.kind == incoming["kind"]
         and existing.fields == canonical_json(incoming["fields"])
@@ -106,9 +106,9 @@ def _check_shape(op: dict[str, Any], synced_tables: set[str]) -> None:
     missing = [k for k in OP_KEYS if k not in op]
     if missing:
         raise BundleError(f"A change is missing {', '.join(missing)}; the import was stopped.")
-    if op["table_name"] not in synced_tables:
+    if op["table"] not in synced_tables:
         raise BundleError(
-            f"Change {op['op_id']} is for an unknown table '{op['table_name']}'; "
+            f"Change {op['op_id']} is for an unknown table '{op['table']}'; "
             "the bundle may come from a newer CareCoord."
         )
     if op["op_id"] != f"{op['device_id']}:{op['seq']}" or op["kind"] not in ("put", "delete"):
@@ -165,7 +165,7 @@ def merge_ops(session: Session, ops: Sequence[dict[str, Any]], *, clock: Clock) 
                 "device_id": op["device_id"],
                 "seq": int(op["seq"]),
                 "hlc": op["hlc"],
-                "table_name": op["table_name"],
+                "table_name": op["table"],
                 "record_id": op["record_id"],
                 "kind": op["kind"],
                 "fields": canonical_json(op["fields"]),

@@ -117,8 +117,33 @@ def materialise(
     """Re-derive the rows of the given (table, record id) pairs from their ops.
 
     Upserts run parents-first and deletes children-first. Returns the keys that could not be
-    materialised yet (incomplete: an earlier op of theirs has not arrived).
+    materialised yet (an earlier op of theirs, or the record they refer to, has not arrived).
+    Records kept after a delete are looked at again every time, and a record waiting for a
+    deleted parent brings that parent in, so the outcome depends on the op set alone.
     """
+    wanted = set(keys)
+    wanted |= {
+        (c.table_name, c.record_id)
+        for c in session.scalars(select(Conflict).where(Conflict.field == DELETED_FIELD))
+    }
+    while True:
+        pending, missing = _materialise_once(session, wanted, now=now)
+        extra = {
+            key
+            for key in missing
+            if key not in wanted
+            and session.execute(
+                select(Op.op_id).where(Op.table_name == key[0], Op.record_id == key[1]).limit(1)
+            ).first()
+        }
+        if not extra:
+            return pending
+        wanted |= extra
+
+
+def _materialise_once(
+    session: Session, keys: Iterable[tuple[str, str]], *, now: datetime
+) -> tuple[list[tuple[str, str]], set[tuple[str, str]]]:
     by_table: dict[str, set[str]] = {}
     for t, r in keys:
         by_table.setdefault(t, set()).add(r)
@@ -136,6 +161,13 @@ def materialise(
             ]
             states[(tname, rid)] = resolve_record(table_for(tname), ops)
     pending: list[tuple[str, str]] = []
+    missing: set[tuple[str, str]] = set()
+    for tname in order:  # parents first: a kept parent lets its children show
+        table = table_for(tname)
+        for rid in sorted(by_table.get(tname, ())):
+            st = states[(tname, rid)]
+            if not st.exists and has_live_referrers(session, tname, rid):
+                states[(tname, rid)] = kept_after_delete(st)
     for tname in reversed(order):
         table = table_for(tname)
         for rid in sorted(by_table.get(tname, ())):
@@ -144,9 +176,8 @@ def materialise(
             try:
                 with session.begin_nested():
                     session.execute(delete(table).where(table.c.id == rid))
-            except IntegrityError:
-                # deleted elsewhere while records here still refer to it: keep it, flag it
-                states[(tname, rid)] = _kept_after_delete(table, rid, session)
+            except IntegrityError:  # pragma: no cover - has_live_referrers keeps these
+                states[(tname, rid)] = kept_after_delete(states[(tname, rid)])
     for tname in order:
         table = table_for(tname)
         for rid in sorted(by_table.get(tname, ())):
@@ -158,19 +189,24 @@ def materialise(
                 pending.append((tname, rid))
                 continue
             row = row_values(table, rid, st)
-            if _missing_reference(session, table, row):
+            absent = _missing_references(session, table, row)
+            if absent:
                 pending.append((tname, rid))
+                missing.update(absent)
                 continue
             stmt = sqlite_insert(table).values(**row)
             stmt = stmt.on_conflict_do_update(
                 index_elements=[table.c.id], set_={k: v for k, v in row.items() if k != "id"}
             )
             session.execute(stmt)
-    return pending
+    return pending, missing
 
 
-def _missing_reference(session: Session, table: Table, row: dict[str, Any]) -> bool:
-    """True when a foreign key of ``row`` points at a record not (yet) present here."""
+def _missing_references(
+    session: Session, table: Table, row: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """The (table, id) targets of ``row``'s foreign keys that are not (yet) present here."""
+    absent: list[tuple[str, str]] = []
     for fk in table.foreign_keys:
         value = row.get(fk.parent.name)
         if value is None:
@@ -178,23 +214,57 @@ def _missing_reference(session: Session, table: Table, row: dict[str, Any]) -> b
         target = fk.column
         found = session.execute(select(target).where(target == value).limit(1)).first()
         if found is None:
-            return True
-    return False
+            absent.append((target.table.name, str(value)))
+    return absent
 
 
-def _kept_after_delete(table: Table, rid: str, session: Session) -> RecordState:
-    ops = [
-        OpRow.from_model(o)
-        for o in session.scalars(select(Op).where(Op.table_name == table.name, Op.record_id == rid))
-    ]
-    st = resolve_record(table, ops)
-    deletes = sorted(o.op_id for o in ops if o.kind == "delete")
+def kept_after_delete(st: RecordState) -> RecordState:
+    """A record deleted elsewhere while live records still refer to it stays visible, with the
+    deletion shown as a conflict (edit vs delete is never a silent loss)."""
     return RecordState(
-        exists=False,
+        exists=True,
         complete=st.complete,
         values=st.values,
-        conflicts={**st.conflicts, DELETED_FIELD: deletes},
+        conflicts={**st.conflicts, DELETED_FIELD: ["deleted while still referred to"]},
     )
+
+
+def has_live_referrers(session: Session, table_name: str, record_id: str) -> bool:
+    """Does any record that exists by its own ops point at ``record_id`` through a foreign key?
+
+    Decided from the op log alone, so every laptop with the same ops decides the same.
+    """
+    target = table_for(table_name)
+    referring: dict[str, list[str]] = {}
+    for model in synced_models():
+        t: Table = model.__table__  # type: ignore[assignment]
+        cols = [fk.parent.name for fk in t.foreign_keys if fk.column.table is target]
+        if cols:
+            referring[t.name] = cols
+    if not referring:
+        return False
+    candidates = session.execute(
+        select(Op.table_name, Op.record_id)
+        .where(
+            Op.table_name.in_(list(referring)),
+            Op.fields.contains(record_id),
+            Op.held_back.is_(False),
+        )
+        .distinct()
+    ).all()
+    for tname, rid in candidates:
+        ops = [
+            OpRow.from_model(o)
+            for o in session.scalars(
+                select(Op).where(
+                    Op.table_name == tname, Op.record_id == rid, Op.held_back.is_(False)
+                )
+            )
+        ]
+        st = resolve_record(table_for(tname), ops)
+        if st.exists and any(st.values.get(c) == record_id for c in referring[tname]):
+            return True
+    return False
 
 
 def _store_conflicts(
@@ -243,6 +313,8 @@ def rebuild_all(session: Session, *, now: datetime) -> None:
         rows = []
         for rid, ops in grouped.items():
             st = resolve_record(table, ops)
+            if not st.exists and has_live_referrers(session, tname, rid):
+                st = kept_after_delete(st)
             if st.conflicts:
                 _store_conflicts(session, tname, rid, st, now=now)
             if st.exists and st.complete:
