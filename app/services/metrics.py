@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.core.timeutil import ensure_utc, iso_week_bounds, iso_week_of, local_midnight_utc
@@ -342,8 +342,13 @@ def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 def _histories(
-    session: Session, patient_filter: Select[tuple[str]] | Select[str] | Sequence[str]
+    session: Session,
+    patient_filter: Select[tuple[str]] | Select[str] | Sequence[str],
+    *,
+    since: datetime | None = None,
 ) -> dict[str, PatientHistory]:
+    """Histories of the patients; with ``since``, only what can matter to discharges from then
+    on: stays starting or ending since, calls since, and deaths whenever recorded."""
     admissions: dict[str, list[AdmissionRow]] = defaultdict(list)
     calls: dict[str, list[CallRow]] = defaultdict(list)
     deaths: dict[str, date | None] = {}
@@ -355,7 +360,12 @@ def _histories(
         for a in session.execute(
             select(
                 Admission.id, Admission.patient_id, Admission.admitted_at, Admission.discharged_at
-            ).where(Admission.patient_id.in_(subq))
+            ).where(
+                Admission.patient_id.in_(subq),
+                true()
+                if since is None
+                else or_(Admission.discharged_at >= since, Admission.admitted_at >= since),
+            )
         ):
             admissions[a.patient_id].append(
                 AdmissionRow(a.id, a.patient_id, a.admitted_at, a.discharged_at)
@@ -366,7 +376,12 @@ def _histories(
                 CallAttempt.admission_id,
                 CallAttempt.called_at,
                 CallAttempt.outcome,
-            ).where(CallAttempt.patient_id.in_(subq))
+            ).where(
+                CallAttempt.patient_id.in_(subq),
+                true()
+                if since is None
+                else or_(CallAttempt.called_at >= since, CallAttempt.outcome == "deceased"),
+            )
         ):
             calls[c.patient_id].append(CallRow(c.admission_id, c.called_at, c.outcome))
         for p in session.execute(
@@ -394,7 +409,7 @@ def discharges_between(
         Admission.discharged_at <= ensure_utc(as_of),
     )
     patients = select(Admission.patient_id).where(*in_range).distinct()
-    histories = _histories(session, patients)
+    histories = _histories(session, patients, since=ensure_utc(start))
     out: list[DischargeOutcome] = []
     for history in histories.values():
         for a in history.admissions:

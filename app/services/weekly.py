@@ -6,8 +6,9 @@ What each figure counts:
 
 - post_discharge / readmissions_30d / trend: :mod:`app.services.metrics` (DESIGN.md §3).
 - caseload: episodes open at ``as_of`` (opened on or before its day, not closed by then), by the
-  patient's coordinator and by care-coordination level at ``as_of`` (the latest level change by
-  then, else the episode's opening level); episodes opened / closed on days of the week.
+  patient's coordinator and by care-coordination level at ``as_of`` (the patient's level; if it
+  changed after ``as_of``, the last level change by then, else the episode's opening level);
+  episodes opened / closed on days of the week.
 - referrals: referrals created in the week, by service kind and by their status at ``as_of``.
 - assessments: needs assessments completed in the week; reviews due on days of the week (review
   dates of each patient's latest completed assessment).
@@ -21,6 +22,7 @@ What each figure counts:
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -85,6 +87,21 @@ def _count(session: Session, stmt: Any) -> int:
 
 def _caseload(session: Session, as_of: datetime, monday: date, last_day: date) -> data.Caseload:
     today = to_local(as_of).date()
+    coordinator = func.coalesce(Patient.coordinator_id, Episode.coordinator_id)
+    open_at = and_(
+        Episode.opened_on <= today, or_(Episode.closed_on.is_(None), Episode.closed_on > today)
+    )
+    # Counted at the patient's current level, then moved back for the (few) patients whose
+    # level changed after as_of: to the last change by then, else the episode's opening level.
+    counts: dict[tuple[str | None, str], int] = defaultdict(int)
+    for coordinator_id, lvl, n in session.execute(
+        select(coordinator, Patient.level, func.count())
+        .select_from(Episode)
+        .join(Patient, Patient.id == Episode.patient_id)
+        .where(open_at)
+        .group_by(coordinator, Patient.level)
+    ):
+        counts[(coordinator_id, lvl)] += n
     lc = aliased(LevelChange)
     level_then = (
         select(lc.to_level)
@@ -93,31 +110,30 @@ def _caseload(session: Session, as_of: datetime, monday: date, last_day: date) -
         .limit(1)
         .scalar_subquery()
     )
-    level = func.coalesce(level_then, Episode.level)
-    coordinator = func.coalesce(Patient.coordinator_id, Episode.coordinator_id)
-    open_at = and_(
-        Episode.opened_on <= today, or_(Episode.closed_on.is_(None), Episode.closed_on > today)
-    )
+    changed_later = select(LevelChange.patient_id).where(LevelChange.changed_at > as_of)
+    for coordinator_id, now_level, then_level in session.execute(
+        select(coordinator, Patient.level, func.coalesce(level_then, Episode.level))
+        .select_from(Episode)
+        .join(Patient, Patient.id == Episode.patient_id)
+        .where(open_at, Episode.patient_id.in_(changed_later))
+    ):
+        counts[(coordinator_id, now_level)] -= 1
+        counts[(coordinator_id, then_level)] += 1
+
     names = {c.id: c.name for c in session.execute(select(Coordinator.id, Coordinator.name))}
     by_coordinator: dict[str, dict[str, int]] = {}
     by_level = dict.fromkeys(LEVELS, 0)
-    total = 0
     seen_names: dict[str, str] = {}
-    rows = session.execute(
-        select(coordinator, level, func.count())
-        .select_from(Episode)
-        .join(Patient, Patient.id == Episode.patient_id)
-        .where(open_at)
-        .group_by(coordinator, level)
-    )
-    for coordinator_id, lvl, n in rows:
-        name = names.get(coordinator_id, UNASSIGNED) if coordinator_id else UNASSIGNED
-        if seen_names.setdefault(name, coordinator_id or "") != (coordinator_id or ""):
-            name = f"{name} ({(coordinator_id or '')[:8]})"  # two coordinators, one name
-        counts = by_coordinator.setdefault(name, dict.fromkeys(LEVELS, 0))
-        counts[lvl] = counts.get(lvl, 0) + n
+    for (who, lvl), n in sorted(counts.items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
+        if n == 0:
+            continue
+        name = names.get(who, UNASSIGNED) if who else UNASSIGNED
+        if seen_names.setdefault(name, who or "") != (who or ""):
+            name = f"{name} ({(who or '')[:8]})"  # two coordinators, one name
+        row = by_coordinator.setdefault(name, dict.fromkeys(LEVELS, 0))
+        row[lvl] = row.get(lvl, 0) + n
         by_level[lvl] = by_level.get(lvl, 0) + n
-        total += n
+    total = sum(by_level.values())
     opened = _count(
         session,
         select(func.count(Episode.id)).where(Episode.opened_on.between(monday, last_day)),
@@ -148,8 +164,11 @@ def _referral_status_at(as_of: datetime) -> ColumnElement[str]:
         .limit(1)
         .scalar_subquery()
     )
-    fallback = case((Referral.status_changed_at <= as_of, Referral.status), else_="draft")
-    return func.coalesce(latest, fallback)
+    # The current status is the status at as_of unless it changed since.
+    return case(
+        (Referral.status_changed_at <= as_of, Referral.status),
+        else_=func.coalesce(latest, "draft"),
+    )
 
 
 def _referrals(

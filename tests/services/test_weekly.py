@@ -177,6 +177,22 @@ def test_every_section_of_the_week(ctx: AppContext, team: dict[str, str]) -> Non
     assert "Olwen" not in str(w.to_json_dict())
 
 
+def test_caseload_counts_levels_as_they_were_at_as_of(
+    ctx: AppContext, team: dict[str, str]
+) -> None:
+    with ctx.db.write() as s:
+        change_level(
+            s, patient_id=_patient_of(ctx, NHS[0]), to_level="Essential", reason="better",
+            now=AS_OF + H,
+        )  # fmt: skip
+    with ctx.db.read() as s:
+        then = build_weekly_summary(s, week="2026-W47", as_of=AS_OF).caseload
+        later = build_weekly_summary(s, week="2026-W48", as_of=AS_OF + 2 * H).caseload
+    assert then.by_level == {"Essential": 0, "Expert": 1, "Enhanced": 3}
+    assert later.by_level == {"Essential": 1, "Expert": 1, "Enhanced": 2}
+    assert later.by_coordinator["Ann Coordinator"] == {"Essential": 1, "Expert": 0, "Enhanced": 1}
+
+
 def test_named_appendix_lists_overdue_work_by_patient(
     ctx: AppContext, team: dict[str, str]
 ) -> None:
