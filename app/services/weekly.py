@@ -12,8 +12,9 @@ What each figure counts:
 - referrals: referrals created in the week, by service kind and by their status at ``as_of``.
 - assessments: needs assessments completed in the week; reviews due on days of the week (review
   dates of each patient's latest completed assessment).
-- carers: carers first recorded in the week (the first change-log entry of the carer, which
-  travels with the record between laptops); carer's assessments offered on days of the week.
+- carers: carers identified in the week (the earliest evidence of the carer: first change-log
+  entry, which travels with the record, carer's-assessment task or dates); carer's assessments
+  offered on days of the week.
 - mdt: meetings dated in the week up to ``as_of``; MDT actions still open at ``as_of``.
 - tasks: every task due before ``as_of`` and not completed by then (``overdue_work`` splits
   them into 48-hour calls and other tasks, and counts referrals waiting for a reply at
@@ -233,18 +234,44 @@ def _hlc_bound(instant: datetime) -> str:
 def _carers(
     session: Session, start: datetime, until: datetime, monday: date, last_day: date
 ) -> data.Carers:
-    first = (
-        select(Op.record_id, func.min(Op.hlc).label("first"))
+    """A carer is identified when the earliest evidence of them falls in the week: their first
+    change-log entry, their carer's-assessment task, or any carer's-assessment date (records
+    entered later, or in bulk, keep the day the carer became known)."""
+    first_op = (
+        select(Op.record_id.label("carer_id"), func.min(Op.hlc).label("at"))
         .where(Op.table_name == Carer.__tablename__)
         .group_by(Op.record_id)
         .subquery()
     )
+    first_task = (
+        select(Task.source_id.label("carer_id"), func.min(Task.created_at).label("at"))
+        .where(Task.kind == "carers_assessment", Task.source_table == Carer.__tablename__)
+        .group_by(Task.source_id)
+        .subquery()
+    )
+    days = (
+        Carer.assessment_offered_on,
+        Carer.assessment_accepted_on,
+        Carer.assessment_declined_on,
+        Carer.assessment_completed_on,
+    )
+    lo, hi = _hlc_bound(start), _hlc_bound(until)
+    in_week = or_(
+        and_(first_op.c.at >= lo, first_op.c.at < hi),
+        and_(first_task.c.at >= start, first_task.c.at < until),
+        *(d.between(monday, last_day) for d in days),
+    )
+    before = or_(
+        and_(first_op.c.at.is_not(None), first_op.c.at < lo),
+        and_(first_task.c.at.is_not(None), first_task.c.at < start),
+        *(and_(d.is_not(None), d < monday) for d in days),
+    )
     identified = _count(
         session,
-        select(func.count())
-        .select_from(first)
-        .join(Carer, Carer.id == first.c.record_id)
-        .where(first.c.first >= _hlc_bound(start), first.c.first < _hlc_bound(until)),
+        select(func.count(Carer.id))
+        .outerjoin(first_op, first_op.c.carer_id == Carer.id)
+        .outerjoin(first_task, first_task.c.carer_id == Carer.id)
+        .where(in_week, ~before),
     )
     offered = _count(
         session,

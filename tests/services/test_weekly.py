@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 from app.context import AppContext
 from app.core.clock import FixedClock
 from app.core.errors import ValidationError
-from app.models import Admission, Carer, Episode, MdtAction, MdtMeeting, NeedsAssessment
+from app.models import Admission, Carer, Episode, MdtAction, MdtMeeting, NeedsAssessment, Task
 from app.services.caseload import add_coordinator, change_level, close_episode, register_patient
 from app.services.followup import log_call_attempt, record_admission
 from app.services.reference import seeded_service_id
@@ -67,7 +67,20 @@ def team(ctx: AppContext, clock: FixedClock) -> dict[str, str]:
                 assessment_offered_on=date(2026, 11, 19),
             )
         )  # fmt: skip
+        # Entered this week, but known since an assessment offered on 2 November.
+        s.add(Carer(family_name="Carer", given_name="Bea", assessment_offered_on=date(2026, 11, 2)))
     clock.set(AS_OF)
+    with ctx.db.write() as s:
+        # Recorded after the week, but their carer's-assessment task dates from Wednesday.
+        late = Carer(family_name="Carer", given_name="Cy")
+        s.add(late)
+        s.flush()
+        s.add(
+            Task(
+                kind="carers_assessment", title="Offer a carer's assessment", due_at=at(25),
+                status="open", source_table="carers", source_id=late.id, created_at=at(18),
+            )
+        )  # fmt: skip
     with ctx.db.write() as s:
         ann = add_coordinator(s, name="Ann Coordinator").id
         bob = add_coordinator(s, name="Bob Coordinator").id
@@ -159,7 +172,7 @@ def test_every_section_of_the_week(ctx: AppContext, team: dict[str, str]) -> Non
     assert rf.made == 1 and rf.by_service_kind["LAC"] == 1
     assert rf.by_status["sent"] == 1 and sum(rf.by_status.values()) == 1  # accepted after as_of
     assert (w.assessments.completed, w.assessments.reviews_due) == (1, 1)
-    assert (w.carers.identified, w.carers.assessment_offered) == (1, 1)
+    assert (w.carers.identified, w.carers.assessment_offered) == (2, 1)
     assert (w.mdt.meetings, w.mdt.actions_open) == (1, 2)  # "Book OT" was done after as_of
     assert w.tasks.overdue == 1
     assert (w.overdue_work.calls, w.overdue_work.tasks, w.overdue_work.referrals_waiting) == (
