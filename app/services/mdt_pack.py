@@ -135,8 +135,8 @@ def _needs_and_plans(
         select(NeedsDomainEntry).where(NeedsDomainEntry.assessment_id.in_(list(by_assessment)))
     )
     for e in sorted(entries, key=lambda e: (_DOMAIN_ORDER.get(e.domain, 99), e.domain)):
-        if e.need_level == "none" and not e.notes:
-            continue
+        if e.need_level == "none":
+            continue  # domains without a need stay off the pack
         needs[by_assessment[e.assessment_id]].append(
             data.NeedLine(
                 domain=NEED_DOMAIN_LABELS.get(e.domain, _label(e.domain)),
