@@ -201,30 +201,66 @@ def record_bulk_inserts(
     """Insert many new synced records fast (demo data, CSV import), with their ops.
 
     Each row is a dict of column values; ``id`` and scalar defaults are filled in. Equivalent
-    to adding the records through the ORM, without materialising ORM objects.
+    to adding the records through the ORM, without materialising ORM objects: the clock is read
+    once per call (the ops' HLC counter runs on), and rows and ops go to the database as two
+    Core ``executemany`` statements.
     """
     if not rows:
         return
     alloc = OpAllocator(session, clock)
     cols = synced_columns(table)
+    names = [c.name for c in cols]
+    defaults = [
+        (c.name, c.default.arg)  # type: ignore[attr-defined]
+        for c in cols
+        if c.default is not None and c.default.is_scalar
+    ]
+    encoders = [(c.name, c) for c in cols]
+    st = alloc.state
+    device = st.device_id
+    first_seq = st.next_seq
+    h = tick(Hlc(st.hlc_wall_ms, st.hlc_counter), clock.now())
+    wall, counter = h.wall_ms, h.counter
+    received = clock.now()
+    order = alloc.order
+    no_parents = canonical_json({})
     full_rows: list[dict[str, Any]] = []
     ops: list[dict[str, Any]] = []
-    for row in rows:
+    for n, row in enumerate(rows):
         full = dict(row)
-        full.setdefault("id", new_id())
-        for c in cols:
-            if full.get(c.name) is None and c.default is not None and c.default.is_scalar:
-                full[c.name] = c.default.arg  # type: ignore[attr-defined]
-            full.setdefault(c.name, None)
+        if full.get("id") is None:
+            full["id"] = new_id()
+        for name, value in defaults:
+            if full.get(name) is None:
+                full[name] = value
+        for name in names:
+            full.setdefault(name, None)
         full_rows.append(full)
-        fields = {c.name: encode_value(c, full[c.name]) for c in cols}
+        fields = {name: encode_value(c, full[name]) for name, c in encoders}
+        seq = first_seq + n
         ops.append(
-            _op_row(
-                alloc, table=table.name, record_id=full["id"], kind="put", fields=fields, parents={}
-            )
+            {
+                "op_id": f"{device}:{seq}",
+                "device_id": device,
+                "seq": seq,
+                "hlc": Hlc(wall, counter + n).encode(),
+                "table_name": table.name,
+                "record_id": full["id"],
+                "kind": "put",
+                "fields": canonical_json(fields),
+                "parents": no_parents,
+                "local_order": order + n + 1,
+                "received_at": received,
+                "exported": False,
+                "held_back": False,
+            }
         )
-    session.execute(insert(table), full_rows)
-    session.execute(insert(Op), ops)
+    count = len(rows)
+    st.next_seq = first_seq + count
+    st.hlc_wall_ms, st.hlc_counter = wall, counter + count - 1
+    conn = session.connection()
+    conn.execute(insert(table), full_rows)
+    conn.execute(insert(Op.__table__), ops)  # type: ignore[arg-type]
 
 
 def ops_for_records(session: Session, keys: Iterable[tuple[str, str]]) -> list[Op]:

@@ -12,10 +12,12 @@ from sqlalchemy.types import Boolean, Date, DateTime, Float, Integer
 from app.core.timeutil import format_utc
 from app.models.base import Base, UTCDateTime
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
 
 def canonical_json(value: Any) -> str:
     """Sorted keys, no whitespace, UTF-8 characters kept: the same value gives the same text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def synced_columns(table: Table) -> list[Column[Any]]:
