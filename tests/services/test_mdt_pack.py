@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 
 from app.context import AppContext
 from app.core.errors import NotFoundError
@@ -19,6 +19,7 @@ from app.models import (
     MdtMeeting,
     NeedsAssessment,
     NeedsDomainEntry,
+    Op,
 )
 from app.services.caseload import register_patient, set_respect
 from app.services.followup import log_call_attempt, record_admission
@@ -129,9 +130,10 @@ def agenda(ctx: AppContext) -> dict[str, str]:
 def test_pack_has_everything_the_meeting_needs(ctx: AppContext, agenda: dict[str, str]) -> None:
     with ctx.db.read() as s:
         pack = build_mdt_pack(s, meeting_id=agenda["current"], printed_by="Ann", now=NOW)
+        latest_change = s.scalar(select(func.max(Op.received_at)))
     assert (pack.level, pack.venue_or_practice) == ("PCN", "Hinckley PCN — Health Centre")
     assert pack.printed_at == NOW and pack.printed_by == "Ann"
-    assert pack.data_as_of <= NOW
+    assert pack.data_as_of == latest_change  # when this laptop last received a change
     assert {(a.role, a.name) for a in pack.attendees} == {
         ("GP", "Dr Example"),
         ("Care Coordinator", "Ann Coordinator"),
