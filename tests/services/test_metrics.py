@@ -297,3 +297,39 @@ def test_readmission_links_do_not_depend_on_row_order(
     assert link_readmissions(rows) == link_readmissions(shuffled)
     for link in link_readmissions(rows):
         assert 0 < link.days_after <= 30
+
+
+_OUTCOMES = st.sampled_from(
+    ["contacted_patient", "contacted_carer", "no_answer", "voicemail", "readmitted", "deceased"]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    calls=st.lists(st.tuples(st.integers(0, 120 * 60), _OUTCOMES), max_size=5),
+    readmitted_after=st.none() | st.integers(1, 100 * 60),
+    first=st.integers(0, 120 * 60),
+    later=st.integers(0, 120 * 60),
+)
+def test_a_settled_status_never_changes_as_the_report_time_moves_on(
+    calls: list[tuple[int, str]], readmitted_after: int | None, first: int, later: int
+) -> None:
+    """Facts are dated, so a later report can only settle what was pending; met stays met,
+    missed stays missed, and an exclusion can only give way to a contact inside the window."""
+    d = discharge()
+    m = timedelta(minutes=1)
+    others = (
+        ()
+        if readmitted_after is None
+        else (AdmissionRow("r", "p1", T_D + readmitted_after * m, None),)
+    )
+    h = history(d, *((minutes * m, outcome) for minutes, outcome in calls), others=others)
+    t1, t2 = sorted((T_D + first * m, T_D + later * m))
+    s1, s2 = status(d, h, t1), status(d, h, t2)
+    allowed = {PENDING: {PENDING, MET, MISSED, EXCLUDED}, MET: {MET}, MISSED: {MISSED},
+               EXCLUDED: {EXCLUDED, MET}}  # fmt: skip
+    assert s2 in allowed[s1]
+    if t2 > T_D + 48 * H:
+        assert s2 != PENDING
+    met_calls = [c for c, o in calls if o.startswith("contacted") and c <= 48 * 60]
+    assert (s2 == MET) == any(T_D + c * m <= t2 for c in met_calls)
