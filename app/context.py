@@ -1,22 +1,66 @@
 """AppContext: everything a command or a window needs, built once in ``main()`` and passed on
-(no global singletons)."""
+(no global singletons).
+
+Opening a data folder (:func:`open_context`) is where data safety happens:
+
+1. the secret store is opened (OS keyring, or the passphrase-protected key file) and the
+   database key taken from it; a plaintext database from an older CareCoord is encrypted in
+   place after an encrypted backup;
+2. an open marker is written (removed at a clean :meth:`AppContext.close`);
+3. ``quick_check`` runs, or the full integrity and foreign-key check when a week has passed
+   or the previous process died with the database open; a damaged database raises
+   :class:`~app.db.integrity.DamagedDatabaseError` naming the latest good backup;
+4. migrations run after a backup; a daily backup is made when the last is over 24 hours old.
+"""
 
 from __future__ import annotations
 
+import getpass
 import logging
+import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from app.core.clock import Clock, SystemClock
+from app.core.errors import KeyError_, StorageError, ValidationError
 from app.core.paths import AppPaths
+from app.core.secrets import MemorySecretStore, SecretStore, open_secret_store
+from app.db import encryption
+from app.db.backup import (
+    RestoredBackup,
+    backup_database,
+    backup_name,
+    daily_backup_due,
+    latest_good_backup,
+    restore_database,
+)
+from app.db.encryption import DatabaseKey, FileKind, connector, file_kind
 from app.db.engine import make_engine
+from app.db.integrity import (
+    DamagedDatabaseError,
+    OpenMarker,
+    claim_open_marker,
+    damaged_message,
+    database_created,
+    full_check,
+    full_check_due,
+    other_processes_open,
+    quick_check,
+    record_created,
+    record_full_check,
+)
 from app.db.migrate import upgrade_to_head
 from app.db.unit_of_work import Database
 from app.sync import changelog
 
 log = logging.getLogger(__name__)
+
+PASSPHRASE_ENV = "CARECOORD_PASSPHRASE"
+PassphraseProvider = Callable[[], str]
 
 
 @dataclass
@@ -25,9 +69,20 @@ class AppContext:
     clock: Clock
     db: Database
     device_id: str = field(default="")
+    secrets: SecretStore | None = field(default=None, repr=False)
+    """The store holding the database key, and the team and device keys of sync."""
+    db_key: DatabaseKey | None = field(default=None, repr=False)
+    in_memory: bool = False
+    warnings: list[str] = field(default_factory=list)
+    """Things the user should hear about that did not stop the start (e.g. a failed backup)."""
+    marker: OpenMarker | None = field(default=None, repr=False)
 
     def close(self) -> None:
+        """Close the database; a clean close removes the open marker. Safe to call twice."""
         self.db.dispose()
+        if self.marker is not None:
+            self.marker.release()
+            self.marker = None
 
 
 def build_database(engine: Engine, clock: Clock) -> Database:
@@ -38,33 +93,155 @@ def build_database(engine: Engine, clock: Clock) -> Database:
     )
 
 
-def _backup_before_migration(paths: AppPaths, engine: Engine) -> Path | None:
-    from app.db.backup import backup_database
+def terminal_passphrase_provider(paths: AppPaths) -> PassphraseProvider:
+    """``CARECOORD_PASSPHRASE`` when set, otherwise ask on the terminal (twice for a new key
+    file); without a terminal, a KeyError_ saying how to supply it."""
 
-    return backup_database(engine, paths.backups_dir, reason="pre-migration")
+    def provide() -> str:
+        value = os.environ.get(PASSPHRASE_ENV)
+        if value:
+            return value
+        if sys.stdin is None or not sys.stdin.isatty():
+            raise KeyError_(
+                f"A passphrase is needed to unlock CareCoord's key file: set {PASSPHRASE_ENV} "
+                "or run the command in a terminal."
+            )
+        if paths.key_file.exists():
+            return getpass.getpass("CareCoord passphrase: ")
+        first = getpass.getpass("Choose a passphrase to protect CareCoord's keys: ")
+        if getpass.getpass("Type the passphrase again: ") != first:
+            raise ValidationError("The two passphrases differ; nothing was created.")
+        return first
+
+    return provide
 
 
-def open_context(paths: AppPaths, *, clock: Clock | None = None) -> AppContext:
-    """Create folders, migrate (after a backup), seed reference data, ensure a device id."""
+def _open_store(
+    paths: AppPaths,
+    secrets: SecretStore | None,
+    passphrase_provider: PassphraseProvider | None,
+) -> SecretStore:
+    if secrets is not None:
+        return secrets
+    return open_secret_store(
+        key_file=paths.key_file,
+        passphrase_provider=passphrase_provider or terminal_passphrase_provider(paths),
+    )
+
+
+def _check_database(paths: AppPaths, key: DatabaseKey, marker: OpenMarker, clock: Clock) -> None:
+    full = marker.unclean_shutdown or full_check_due(paths.data_dir, clock.now())
+    conn = encryption.connect(paths.db_path, key)
+    try:
+        problems = full_check(conn) if full else quick_check(conn)
+    except encryption.dbapi.Error as exc:
+        if encryption.is_locked(exc):
+            raise StorageError(encryption.LOCKED_MESSAGE) from exc
+        problems = [str(exc)]
+    finally:
+        conn.close()
+    if problems:
+        log.error("integrity check failed: %d problem(s)", len(problems))
+        latest = latest_good_backup(paths.backups_dir, key)
+        raise DamagedDatabaseError(
+            damaged_message(paths.db_path.name, problems, latest), latest_backup=latest
+        )
+    if full:
+        log.info("full integrity check passed")
+        record_full_check(paths.data_dir, clock.now())
+        marker.forget_stale()
+
+
+def open_context(
+    paths: AppPaths,
+    *,
+    clock: Clock | None = None,
+    passphrase_provider: PassphraseProvider | None = None,
+    secrets: SecretStore | None = None,
+) -> AppContext:
+    """Open (creating if needed) the data folder ``paths``: keys, checks, migration, backups.
+
+    ``passphrase_provider`` is asked only when the key file is used (no OS keyring); the
+    default reads ``CARECOORD_PASSPHRASE`` or prompts on the terminal. ``secrets`` replaces
+    the secret store altogether (tests, the smoke test).
+    """
     from app.services.reference import seed_reference_data
 
     clock = clock or SystemClock()
-    paths.ensure()
-    engine = make_engine(paths.db_path)
-    upgrade_to_head(engine, backup=lambda: _backup_before_migration(paths, engine))
-    db = build_database(engine, clock)
-    with db.write() as session:
-        state = changelog.ensure_local_state(session, clock)
-        seed_reference_data(session)
-        device_id = state.device_id
-    return AppContext(paths=paths, clock=clock, db=db, device_id=device_id)
+    try:
+        paths.ensure()
+    except OSError as exc:
+        raise StorageError(
+            f"CareCoord cannot create its data folder {paths.data_dir} ({exc.strerror})."
+        ) from exc
+    store = _open_store(paths, secrets, passphrase_provider)
+    kind = file_kind(paths.db_path)
+    fresh = kind is FileKind.ABSENT
+    marker = claim_open_marker(paths.data_dir)
+    engine: Engine | None = None
+    warnings: list[str] = []
+    try:
+        key = encryption.key_for_data_folder(paths.db_path, store)
+        if kind is FileKind.PLAINTEXT:
+            if other_processes_open(paths.data_dir, marker):
+                raise StorageError(encryption.LOCKED_MESSAGE)
+            encryption.encrypt_in_place(
+                paths.db_path,
+                key,
+                backups_dir=paths.backups_dir,
+                backup_name=backup_name(clock.now(), "pre-encryption"),
+            )
+        if fresh:
+            record_created(paths.data_dir, clock.now())
+        else:
+            _check_database(paths, key, marker, clock)
+        db_engine = make_engine(
+            paths.db_path, creator=connector(paths.db_path, key), module=encryption.dbapi
+        )
+        engine = db_engine
+        upgrade_to_head(
+            db_engine,
+            backup=lambda: backup_database(
+                db_engine, paths.backups_dir, reason="pre-migration", key=key, now=clock.now()
+            ),
+        )
+        created = database_created(paths.data_dir)
+        if not fresh and daily_backup_due(paths.backups_dir, clock.now(), created=created):
+            try:
+                backup_database(
+                    db_engine, paths.backups_dir, reason="daily", key=key, now=clock.now()
+                )
+            except StorageError as exc:  # the user can still work; tell them
+                log.warning("daily backup failed")
+                warnings.append(f"The daily backup was not made: {exc}")
+        db = build_database(db_engine, clock)
+        with db.write() as session:
+            state = changelog.ensure_local_state(session, clock)
+            seed_reference_data(session)
+            device_id = state.device_id
+    except BaseException:
+        if engine is not None:
+            engine.dispose()
+        marker.release()
+        raise
+    return AppContext(
+        paths=paths,
+        clock=clock,
+        db=db,
+        device_id=device_id,
+        secrets=store,
+        db_key=key,
+        warnings=warnings,
+        marker=marker,
+    )
 
 
 _memory_template: bytes | None = None
 
 
 def _memory_database_image() -> bytes:
-    """A migrated, seeded in-memory database, serialised once per process and cloned."""
+    """A migrated, seeded in-memory database, serialised once per process and then cloned
+    (migrating and seeding for every test would cost most of a second each)."""
     global _memory_template
     if _memory_template is None:
         from app.services.reference import seed_reference_data
@@ -86,8 +263,8 @@ def _memory_database_image() -> bytes:
 
 
 def open_memory_context(*, clock: Clock | None = None) -> AppContext:
-    """A private in-memory database migrated to head with reference data and its own device
-    id: for tests and the smoke test."""
+    """An in-memory database migrated to head (plaintext) with reference data and its own
+    device id: for tests and the smoke test."""
     import sqlite3
 
     from app.models import LocalState, new_id
@@ -110,4 +287,52 @@ def open_memory_context(*, clock: Clock | None = None) -> AppContext:
         state.hlc_counter = 0
         state.created_at = clock.now()
         device_id = state.device_id
-    return AppContext(paths=AppPaths(Path(".")), clock=clock, db=db, device_id=device_id)
+    return AppContext(
+        paths=AppPaths(Path(".")),
+        clock=clock,
+        db=db,
+        device_id=device_id,
+        secrets=MemorySecretStore(),
+        in_memory=True,
+    )
+
+
+def backup_before(ctx: AppContext, reason: str) -> Path | None:
+    """A checked, encrypted backup of the live database before a risky change (a bundle
+    import, a bulk edit). Returns the file (None for an in-memory database). A StorageError
+    (disk full...) means the change should not go ahead."""
+    if ctx.in_memory:
+        return None
+    return backup_database(
+        ctx.db.engine, ctx.paths.backups_dir, reason=reason, key=ctx.db_key, now=ctx.clock.now()
+    )
+
+
+def restore_backup(
+    paths: AppPaths,
+    backup_file: Path,
+    *,
+    secrets: SecretStore | None = None,
+    passphrase_provider: PassphraseProvider | None = None,
+    clock: Clock | None = None,
+) -> RestoredBackup:
+    """Replace the data folder's database by ``backup_file``, keeping the current file aside.
+
+    Close every AppContext on the folder first (then open a new one): a database that any
+    CareCoord process still has open is refused.
+    """
+    clock = clock or SystemClock()
+    if other_processes_open(paths.data_dir):
+        raise StorageError(encryption.LOCKED_MESSAGE)
+    store = _open_store(paths, secrets, passphrase_provider)
+    key = encryption.load_key(store)
+    if key is None:
+        if file_kind(paths.db_path) is FileKind.ENCRYPTED:
+            raise KeyError_(
+                f"The database {paths.db_path.name} is encrypted but its key is not in this "
+                "computer's keyring or key file; restore the key first."
+            )
+        key = encryption.load_or_create_key(store)
+    return restore_database(
+        paths.db_path, Path(backup_file), key=key, backups_dir=paths.backups_dir, now=clock.now()
+    )

@@ -1,6 +1,11 @@
 """The one engine of the process: SQLite with WAL, synchronous=FULL, foreign keys, a busy
 timeout, and BEGIN IMMEDIATE for write transactions (the documented pysqlite workaround:
-the driver's own transaction handling is switched off and SQLAlchemy emits BEGIN itself)."""
+the driver's own transaction handling is switched off and SQLAlchemy emits BEGIN itself).
+
+Two storage faults become one clear StorageError wherever they happen (connect, BEGIN, a
+statement, COMMIT): the database is locked by another process beyond the busy timeout, and
+the disk is full. Either way the transaction is rolled back, so nothing was changed.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +13,34 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, ExceptionContext
 from sqlalchemy.pool import StaticPool
+
+from app.core.errors import StorageError
+from app.db.encryption import DISK_FULL_MESSAGE, LOCKED_MESSAGE, is_disk_full, is_locked
 
 BUSY_TIMEOUT_MS = 5000
 WRITE_OPTION = "carecoord_write"
 
 
-def make_engine(db_path: Path | None, *, creator: Any = None) -> Engine:
+def make_engine(db_path: Path | None, *, creator: Any = None, module: Any = None) -> Engine:
     """Engine for ``db_path`` (None: private in-memory database, for tests).
 
-    ``creator`` lets the encrypted-at-rest layer supply its own DB-API connections.
+    ``creator`` lets the encrypted-at-rest layer supply its own DB-API connections, and
+    ``module`` names the DB-API module they come from (``sqlcipher3.dbapi2``), so SQLAlchemy
+    recognises its exceptions.
     """
     url = "sqlite://" if db_path is None else f"sqlite:///{db_path}"
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
     if creator is not None:
         kwargs["creator"] = creator
+    if module is not None:
+        kwargs["module"] = module
     if db_path is None:
         kwargs["poolclass"] = StaticPool  # one shared in-memory database
     engine = create_engine(url, **kwargs)
     _install_pragmas(engine, in_memory=db_path is None)
+    _install_error_translation(engine)
     return engine
 
 
@@ -36,11 +49,12 @@ def _install_pragmas(engine: Engine, *, in_memory: bool) -> None:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_conn.cursor()
+        # busy_timeout first: switching to WAL may itself wait for another process
+        cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
         if not in_memory:
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -49,3 +63,13 @@ def _install_pragmas(engine: Engine, *, in_memory: bool) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+def _install_error_translation(engine: Engine) -> None:
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        original = context.original_exception
+        if is_locked(original):
+            raise StorageError(LOCKED_MESSAGE) from original
+        if is_disk_full(original):
+            raise StorageError(DISK_FULL_MESSAGE) from original

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -14,6 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from app.core.errors import StorageError
+from app.db.engine import WRITE_OPTION
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +26,14 @@ def alembic_config() -> Config:
     return cfg
 
 
+@cache
+def script_directory() -> ScriptDirectory:
+    """The packaged migrations (read once per process: they do not change while it runs)."""
+    return ScriptDirectory.from_config(alembic_config())
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = script_directory().get_current_head()
     if head is None:  # pragma: no cover - the package always ships migrations
         raise StorageError("CareCoord's database migrations are missing from this installation.")
     return head
@@ -48,7 +56,7 @@ def upgrade_to_head(engine: Engine, *, backup: Callable[[], Path | None] | None 
 
     ``backup`` is called (once) before anything is changed on a database that already has data.
     """
-    script = ScriptDirectory.from_config(alembic_config())
+    script = script_directory()
     head = head_revision()
     current = current_revision(engine)
     if current == head:
@@ -62,7 +70,9 @@ def upgrade_to_head(engine: Engine, *, backup: Callable[[], Path | None] | None 
         made = backup()
         log.info("backup before migration written: %s", made.name if made else "none")
     cfg = alembic_config()
-    with engine.begin() as conn:
+    # BEGIN IMMEDIATE: take the write lock up front (waiting up to the busy timeout) rather
+    # than failing half-way when another process writes at the same moment
+    with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     log.info("database migrated from %s to %s", current, head)

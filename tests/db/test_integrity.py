@@ -1,0 +1,234 @@
+"""Start-up checks, unclean shutdowns, a locked database and a full disk: the user gets one clear
+sentence and the data stays as it was."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from app import context as context_module
+from app.context import AppContext, backup_before, open_context
+from app.core.clock import FixedClock
+from app.core.errors import StorageError
+from app.core.paths import AppPaths
+from app.db import encryption, integrity
+from app.db import engine as engine_module
+from app.db.integrity import (
+    MARKER_DIR_NAME,
+    DamagedDatabaseError,
+    claim_open_marker,
+    last_full_check,
+)
+from app.models import Patient
+from app.services.import_patients import import_patients_file
+from tests.db.factories import add_patient, count, nhs_number
+
+
+@pytest.fixture
+def full_checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the full integrity checks run at start-up."""
+    calls: list[int] = []
+    real = integrity.full_check
+
+    def spy(conn: object) -> list[str]:
+        calls.append(1)
+        return real(conn)
+
+    monkeypatch.setattr(context_module, "full_check", spy)
+    return calls
+
+
+def _reopen(paths: AppPaths, clock: FixedClock) -> None:
+    open_context(paths, clock=clock).close()
+
+
+def test_a_clean_close_leaves_no_marker_and_the_next_start_runs_only_the_quick_check(
+    data_dir: Path, clock: FixedClock, full_checks: list[int]
+) -> None:
+    paths = AppPaths(data_dir)
+    ctx = open_context(paths, clock=clock)
+    assert len(list((data_dir / MARKER_DIR_NAME).iterdir())) == 1
+    ctx.close()
+    assert list((data_dir / MARKER_DIR_NAME).iterdir()) == []
+    _reopen(paths, clock)
+    assert full_checks == []
+
+
+def test_an_unclean_shutdown_triggers_a_full_check_once(
+    data_dir: Path, clock: FixedClock, full_checks: list[int]
+) -> None:
+    paths = AppPaths(data_dir)
+    _reopen(paths, clock)
+    dead = claim_open_marker(data_dir)  # a process that never closed: its lock is gone
+    assert dead._fh is not None
+    dead._fh.close()
+
+    _reopen(paths, clock)
+    assert full_checks == [1]
+    _reopen(paths, clock)  # the crash has been dealt with
+    assert full_checks == [1]
+
+
+def test_a_window_still_open_is_not_mistaken_for_a_crash(
+    data_dir: Path, clock: FixedClock, full_checks: list[int]
+) -> None:
+    paths = AppPaths(data_dir)
+    first = open_context(paths, clock=clock)
+    try:
+        _reopen(paths, clock)  # e.g. a command run while the desktop app is open
+        assert full_checks == []
+        assert first.marker is not None and first.marker.path.exists()
+    finally:
+        first.close()
+
+
+def test_the_full_check_runs_weekly(
+    data_dir: Path, clock: FixedClock, full_checks: list[int]
+) -> None:
+    paths = AppPaths(data_dir)
+    _reopen(paths, clock)
+    clock.advance(timedelta(days=6))
+    _reopen(paths, clock)
+    assert full_checks == []
+    clock.advance(timedelta(days=1))
+    _reopen(paths, clock)
+    assert full_checks == [1]
+    assert last_full_check(data_dir) == clock.now()
+
+
+def _corrupt_middle(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    page = 4096
+    middle = (len(data) // page // 2) * page + 200
+    data[middle : middle + 16] = bytes(16)
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_database_is_refused_naming_the_latest_good_backup(
+    data_dir: Path, clock: FixedClock
+) -> None:
+    paths = AppPaths(data_dir)
+    ctx = open_context(paths, clock=clock)
+    add_patient(ctx)
+    good = backup_before(ctx, "manual")
+    ctx.close()
+    assert good is not None
+    _corrupt_middle(paths.db_path)
+    damaged = paths.db_path.read_bytes()
+
+    with pytest.raises(DamagedDatabaseError) as err:
+        _reopen(paths, clock)
+    message = str(err.value)
+    assert message.startswith("The database carecoord.db is damaged")
+    assert "left untouched" in message
+    assert good.name in message
+    assert err.value.latest_backup == good
+    assert paths.db_path.read_bytes() == damaged  # never deleted, never changed
+
+
+def test_a_damaged_backup_is_not_offered_as_the_latest_good_one(
+    data_dir: Path, clock: FixedClock
+) -> None:
+    paths = AppPaths(data_dir)
+    ctx = open_context(paths, clock=clock)
+    add_patient(ctx)
+    older = backup_before(ctx, "manual")
+    newer = backup_before(ctx, "manual")
+    ctx.close()
+    assert older is not None and newer is not None
+    _corrupt_middle(newer)
+    _corrupt_middle(paths.db_path)
+    with pytest.raises(DamagedDatabaseError) as err:
+        _reopen(paths, clock)
+    assert err.value.latest_backup == older
+
+
+def test_broken_references_are_found_by_the_weekly_check(data_dir: Path, clock: FixedClock) -> None:
+    paths = AppPaths(data_dir)
+    ctx = open_context(paths, clock=clock)
+    key = ctx.db_key
+    ctx.close()
+    conn = encryption.connect(paths.db_path, key)  # foreign keys are off on a bare connection
+    conn.execute(
+        "INSERT INTO tasks (id, kind, title, patient_id, due_at, status, created_at) "
+        "VALUES ('t1', 'other', 'x', 'no-such-patient', '2026-11-23 09:00:00', 'open', "
+        "'2026-11-23 09:00:00')"
+    )
+    conn.commit()
+    conn.close()
+
+    _reopen(paths, clock)  # the quick check does not look at references
+    clock.advance(timedelta(days=8))
+    with pytest.raises(DamagedDatabaseError, match="point at missing records"):
+        _reopen(paths, clock)
+
+
+@pytest.fixture
+def short_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine_module, "BUSY_TIMEOUT_MS", 50)
+
+
+@pytest.fixture
+def writer_elsewhere(file_ctx: AppContext) -> Iterator[None]:
+    """Another process in the middle of a long write transaction."""
+    conn = encryption.connect(file_ctx.paths.db_path, file_ctx.db_key)
+    conn.isolation_level = None
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        conn.execute("ROLLBACK")
+        conn.close()
+
+
+@pytest.mark.usefixtures("short_busy_timeout")
+def test_a_locked_database_gives_one_clear_sentence(
+    data_dir: Path, clock: FixedClock, file_ctx: AppContext, writer_elsewhere: None
+) -> None:
+    file_ctx.db.dispose()  # new connections pick up the short busy timeout
+    with pytest.raises(StorageError) as err:
+        add_patient(file_ctx)
+    assert str(err.value) == (
+        "The database is in use by another CareCoord window or command; close it and try again."
+    )
+    with pytest.raises(StorageError, match="in use by another CareCoord"):
+        open_context(AppPaths(data_dir), clock=clock)
+
+
+def _patients_csv(path: Path, rows: int) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["nhs_number", "family_name", "given_name", "date_of_birth"])
+        for i in range(rows):
+            w.writerow([nhs_number(100 + i), f"Family{i:04d}", "Given", "1940-01-01"])
+    return path
+
+
+def test_a_full_disk_during_an_import_refuses_it_and_changes_nothing(
+    file_ctx: AppContext, tmp_path: Path
+) -> None:
+    add_patient(file_ctx)
+    source = _patients_csv(tmp_path / "patients.csv", 400)
+    with pytest.raises(StorageError) as err, file_ctx.db.write() as s:
+        pages = s.execute(text("PRAGMA page_count")).scalar_one()
+        s.execute(text(f"PRAGMA max_page_count = {pages + 2}"))  # the disk fills up
+        import_patients_file(s, source, skip_invalid=False, now=file_ctx.clock.now())
+    assert str(err.value) == (
+        "The disk is full: free some space and try again; nothing was changed."
+    )
+    file_ctx.db.dispose()  # back to connections without the limit
+    assert count(file_ctx, Patient) == 1
+
+    with file_ctx.db.write() as s:  # with space again, the same import goes through
+        result = import_patients_file(s, source, skip_invalid=False, now=file_ctx.clock.now())
+    assert result.created == 400
+    raw = file_ctx.db.engine.raw_connection()
+    try:
+        assert integrity.full_check(raw.driver_connection) == []
+    finally:
+        raw.close()
