@@ -203,22 +203,23 @@ def _stale_markers(run_dir: Path) -> list[Path]:
 
 
 def claim_open_marker(data_dir: Path) -> OpenMarker:
-    """Find markers left by processes that died, then write and lock this process's own."""
+    """Find markers left by processes that died, then create and lock this process's own.
+
+    Where the marker cannot be created (a full disk), CareCoord still opens: only the
+    detection of an unclean shutdown is lost for this run.
+    """
     run_dir = data_dir / MARKER_DIR_NAME
+    path = run_dir / f"{os.getpid()}-{uuid.uuid4().hex[:8]}{MARKER_SUFFIX}"
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         stale = _stale_markers(run_dir)
-        path = run_dir / f"{os.getpid()}-{uuid.uuid4().hex[:8]}{MARKER_SUFFIX}"
         fh = open(path, "wb+")  # noqa: SIM115 - held open for the life of the context
-    except OSError as exc:
-        raise StorageError(
-            f"CareCoord cannot write in its data folder {data_dir.name} ({exc.strerror})."
-        ) from exc
+    except OSError:
+        log.warning("could not write the open marker; an unclean shutdown may go unnoticed")
+        return OpenMarker(path=path)
     if not _try_lock(fh):  # pragma: no cover - a brand-new file nobody else knows about
         fh.close()
-        raise StorageError(f"CareCoord could not lock its marker file {path.name}.")
-    fh.write(b"CareCoord has this data folder open.\n")
-    fh.flush()
+        return OpenMarker(path=path)
     if stale:
         log.warning("%d previous CareCoord process(es) did not close cleanly", len(stale))
     return OpenMarker(path=path, _fh=fh, stale=tuple(stale))

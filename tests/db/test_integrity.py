@@ -213,7 +213,7 @@ def test_a_full_disk_during_an_import_refuses_it_and_changes_nothing(
     file_ctx: AppContext, tmp_path: Path
 ) -> None:
     add_patient(file_ctx)
-    source = _patients_csv(tmp_path / "patients.csv", 400)
+    source = _patients_csv(tmp_path / "patients.csv", 120)
     with pytest.raises(StorageError) as err, file_ctx.db.write() as s:
         pages = s.execute(text("PRAGMA page_count")).scalar_one()
         s.execute(text(f"PRAGMA max_page_count = {pages + 2}"))  # the disk fills up
@@ -226,7 +226,7 @@ def test_a_full_disk_during_an_import_refuses_it_and_changes_nothing(
 
     with file_ctx.db.write() as s:  # with space again, the same import goes through
         result = import_patients_file(s, source, skip_invalid=False, now=file_ctx.clock.now())
-    assert result.created == 400
+    assert result.created == 120
     raw = file_ctx.db.engine.raw_connection()
     try:
         assert integrity.full_check(raw.driver_connection) == []
