@@ -416,6 +416,7 @@ class TimelineEntry:
     at: datetime
     kind: str
     text: str
+    whole_day: bool = False  # known only to the day (shown without a time)
 
 
 @dataclass(frozen=True)
@@ -653,6 +654,10 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=LONDON).astimezone(UTC)
 
 
+def _on_day(day: date, kind: str, text: str) -> TimelineEntry:
+    return TimelineEntry(_day_start(day), kind, text, whole_day=True)
+
+
 def patient_timeline(session: Session, *, patient_id: str) -> tuple[TimelineEntry, ...]:
     """Everything that happened to a patient, newest first."""
     out: list[TimelineEntry] = []
@@ -662,14 +667,10 @@ def patient_timeline(session: Session, *, patient_id: str) -> tuple[TimelineEntr
         raise NotFoundError("That patient is not on this laptop.")
     add(TimelineEntry(patient.created_at, "registered", "Added to the caseload"))
     for ep in session.scalars(select(Episode).where(Episode.patient_id == patient_id)):
-        add(
-            TimelineEntry(
-                _day_start(ep.opened_on), "episode", f"Episode opened ({ep.level}, {ep.source})"
-            )
-        )
+        add(_on_day(ep.opened_on, "episode", f"Episode opened ({ep.level}, {ep.source})"))
         if ep.closed_on:
             why = f": {ep.close_reason}" if ep.close_reason else ""
-            add(TimelineEntry(_day_start(ep.closed_on), "episode", f"Episode closed{why}"))
+            add(_on_day(ep.closed_on, "episode", f"Episode closed{why}"))
     for lc in session.scalars(
         select(LevelChange).where(
             LevelChange.patient_id == patient_id, LevelChange.from_level.is_not(None)
@@ -695,20 +696,18 @@ def patient_timeline(session: Session, *, patient_id: str) -> tuple[TimelineEntr
         text += f" — {call.notes}" if call.notes else ""
         add(TimelineEntry(call.called_at, "call", text))
     referrals = session.execute(
-        select(ReferralStatusChange, Service.name)
+        select(ReferralStatusChange, Service.name, Referral.reason)
         .join(Referral, Referral.id == ReferralStatusChange.referral_id)
         .join(Service, Service.id == Referral.service_id)
         .where(Referral.patient_id == patient_id)
     ).all()
-    for change, service in referrals:
-        note = f" — {change.note}" if change.note else ""
-        add(
-            TimelineEntry(
-                change.changed_at,
-                "referral",
-                f"Referral to {service}: {change.to_status.replace('_', ' ')}{note}",
-            )
-        )
+    for change, service, reason in referrals:
+        if change.to_status == "draft":
+            text = f"Referral to {service} drafted: {reason}"
+        else:
+            note = f" — {change.note}" if change.note else ""
+            text = f"Referral to {service}: {change.to_status.replace('_', ' ')}{note}"
+        add(TimelineEntry(change.changed_at, "referral", text))
     for na in session.scalars(
         select(NeedsAssessment).where(NeedsAssessment.patient_id == patient_id)
     ):
@@ -738,7 +737,7 @@ def patient_timeline(session: Session, *, patient_id: str) -> tuple[TimelineEntr
         .where(MdtItem.patient_id == patient_id)
     ).all():
         rec = f": {item.recommendation}" if item.recommendation else ""
-        add(TimelineEntry(_day_start(day), "mdt", f"Discussed at MDT{rec}"))
+        add(_on_day(day, "mdt", f"Discussed at MDT{rec}"))
     # newest first; at equal times the entry found later (registration is found first) leads
     ranked = sorted(enumerate(out), key=lambda pair: (pair[1].at, pair[0]), reverse=True)
     return tuple(entry for _, entry in ranked)

@@ -101,18 +101,22 @@ def when(value: datetime | None) -> str:
 
 
 def short_when(value: datetime | None, now: datetime) -> str:
-    """'Today 14:05', 'Yesterday 09:10', or 'Fri 20/11 16:00'."""
+    """Compact for tables: 'Today 14:05', 'Yesterday 09:10', 'Tomorrow 09:00',
+    'Fri 20 Nov 16:00', or with the year when it is not this year."""
     if value is None:
         return ""
     local, today = to_local(value), to_local(now).date()
     delta = (today - local.date()).days
+    clock = local.strftime("%H:%M")
     if delta == 0:
-        return tr("Today %1").replace("%1", local.strftime("%H:%M"))
+        return tr("Today %1").replace("%1", clock)
     if delta == 1:
-        return tr("Yesterday %1").replace("%1", local.strftime("%H:%M"))
+        return tr("Yesterday %1").replace("%1", clock)
     if delta == -1:
-        return tr("Tomorrow %1").replace("%1", local.strftime("%H:%M"))
-    return local.strftime("%a %d/%m/%Y %H:%M")
+        return tr("Tomorrow %1").replace("%1", clock)
+    if local.year == today.year:
+        return local.strftime("%a %d %b %H:%M")
+    return local.strftime("%d %b %Y %H:%M")
 
 
 def day(value: date | None) -> str:
@@ -129,6 +133,7 @@ def rag(hours_left: float) -> str:
 
 
 RAG_COLOURS = {"red": RED, "amber": AMBER, "green": GREEN}
+RAG_SWATCHES = {"red": QColor("#d5281b"), "amber": QColor("#ffb81c"), "green": QColor("#007f3b")}
 
 
 def hours_left_text(hours_left: float) -> str:

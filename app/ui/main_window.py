@@ -23,6 +23,7 @@ from app import APP_NAME, __version__
 from app.context import AppContext
 from app.services.caseload_view import StatusSummary, status_summary
 from app.ui import format as fmt
+from app.ui.collector import GarbageCollector
 from app.ui.dialogs.first_run import FirstRunDialog, FirstRunState, first_run_state
 from app.ui.dialogs.patient_form import PatientDialog
 from app.ui.registry import SCREENS
@@ -50,6 +51,8 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.ctx = ctx
         self.settings = settings if settings is not None else QSettings(APP_NAME, APP_NAME)
+        self.collector = GarbageCollector(self)
+        self.collector.start()
         self.runner = Runner(ctx.db, self)
         self.shell = Shell(ctx, self.runner, self)
         self.screens: dict[str, Screen] = {}
@@ -186,6 +189,7 @@ class MainWindow(QMainWindow):
         self.save_window_state()
         self._status_timer.stop()
         self.runner.wait()
+        self.collector.stop()
         super().closeEvent(event)
 
     # --- navigation ---

@@ -14,7 +14,10 @@ QListWidget#sidebar::item { padding: 9px 14px; }
 QListWidget#sidebar::item:selected { background: #005eb8; color: white; }
 QLabel#screenTitle { font-size: 15pt; font-weight: 600; color: #003087; }
 QLabel#patientName { font-size: 16pt; font-weight: 600; color: #003087; }
-QLabel#patientNhs { font-size: 12pt; font-family: monospace; }
+QLabel#patientNhs { font-size: 12pt; font-weight: 600; }
+QLabel#patientBorn { font-size: 11pt; }
+QStatusBar::item { border: none; }
+QStatusBar QLabel { padding: 0 10px; border-left: 1px solid #d0d7e2; }
 QLabel#factKey { color: #4c6272; font-weight: 600; }
 QLabel#cohort { font-style: italic; color: #330072; padding: 2px 0 6px 0; }
 QLabel#hint { color: #4c6272; }

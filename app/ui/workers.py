@@ -115,7 +115,7 @@ class Runner(QObject):
         else:
             self._reads = QThreadPool(self)
             self._reads.setMaxThreadCount(2)
-        self._active: set[Worker] = set()
+        self._active: dict[WorkerSignals, Worker] = {}
 
     def read(
         self,
@@ -155,8 +155,8 @@ class Runner(QObject):
             worker.signals.progress.connect(on_progress)
         if write:
             worker.signals.succeeded.connect(self._wrote)
-        worker.signals.finished.connect(lambda: self._done(worker))
-        self._active.add(worker)
+        worker.signals.finished.connect(self._done)
+        self._active[worker.signals] = worker
         if len(self._active) == 1:
             self.busy_changed.emit(True)
         (self._writes if write else self._reads).start(worker)
@@ -168,8 +168,11 @@ class Runner(QObject):
     def _unhandled(self, exc: BaseException) -> None:
         log.warning("background job failed without a handler: %s", type(exc).__name__)
 
-    def _done(self, worker: Worker) -> None:
-        self._active.discard(worker)
+    def _done(self) -> None:
+        signals = self.sender()
+        if isinstance(signals, WorkerSignals):
+            self._active.pop(signals, None)
+            signals.deleteLater()  # on the GUI thread, which owns it
         if not self._active:
             self.busy_changed.emit(False)
 

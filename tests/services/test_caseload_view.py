@@ -3,7 +3,7 @@ the status bar and the signed-in coordinator."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -212,12 +212,19 @@ def test_status_counts_changes_not_yet_exported(ctx, clock, team) -> None:
     with ctx.db.read() as s:
         before = status_summary(s)
     assert before.unsynced > 0
-    assert before.as_of == clock.now()
+    later = datetime(2027, 1, 4, 10, 30, tzinfo=UTC)
+    clock.set(later)
+    with ctx.db.write() as s:
+        add_coordinator(s, "Cara Lee")
+    with ctx.db.read() as s:
+        after = status_summary(s)
+    assert after.as_of == later  # the latest change
+    assert after.unsynced == before.unsynced + 1
     with ctx.db.write() as s:
         for op in s.query(Op).limit(3):
             op.exported = True
     with ctx.db.read() as s:
-        assert status_summary(s).unsynced == before.unsynced - 3
+        assert status_summary(s).unsynced == after.unsynced - 3
 
 
 def test_patient_record_header_and_timeline_newest_first(ctx, clock, team) -> None:

@@ -3,6 +3,7 @@ INI file (never the user's), and Qt warnings treated as failures."""
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,17 @@ from app.ui.workers import Runner
 from tests.ui.factories import Team, seed_team
 
 WAIT_MS = 5000
+
+
+@pytest.fixture(autouse=True)
+def gc_on_gui_thread() -> Iterator[None]:
+    """As in the app (app.ui.collector): no cyclic collection on worker threads."""
+    was = gc.isenabled()
+    gc.disable()
+    yield
+    gc.collect()
+    if was:
+        gc.enable()
 
 
 @pytest.fixture

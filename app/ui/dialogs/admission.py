@@ -4,6 +4,7 @@ admission."""
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 
 from PySide6.QtCore import Signal
@@ -49,7 +50,7 @@ class AdmissionDialog(QDialog):
 
     def _build(self) -> None:
         p = self.patient
-        heading = QLabel(f"<b>{p.name}</b> &nbsp; {fmt.nhs(p.nhs_number)}")
+        heading = QLabel(f"<b>{html.escape(p.name)}</b> &nbsp; {fmt.nhs(p.nhs_number)}")
         self.admitted_at = QLineEdit()
         self.admitted_at.setAccessibleName(self.tr("Admitted at"))
         self.admitted_at.setPlaceholderText(self.tr("dd/mm/yyyy HH:MM"))

@@ -3,11 +3,9 @@ you are (choose yourself from the team or add yourself)."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
-import inspect
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -25,6 +23,8 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
+from app.core.clock import Clock
+from app.core.timeutil import to_local
 from app.services.caseload import add_coordinator
 from app.services.caseload_view import (
     Choice,
@@ -38,6 +38,7 @@ from app.ui.widgets.form import ErrorLabel
 
 DEMO_MODULE = "app.services.demo"
 DEMO_PATIENTS = 400
+DEMO_SEED = 1
 
 
 @dataclass(frozen=True)
@@ -63,17 +64,12 @@ def demo_available() -> bool:
     return importlib.util.find_spec(DEMO_MODULE) is not None
 
 
-def run_demo(session: Session, report: Any, *, now: datetime, patients: int) -> str:
-    """Fill the folder with the demo team through app.services.demo.generate_demo."""
+def run_demo(session: Session, *, clock: Clock, patients: int, seed: int = DEMO_SEED) -> str:
+    """Fill the folder with the demo team of app.services.demo, its activity up to today."""
     module = importlib.import_module(DEMO_MODULE)
-    generate = module.generate_demo
-    wanted: dict[str, Any] = {"patients": patients, "now": now, "progress": report}
-    accepted = inspect.signature(generate).parameters
-    kwargs = {k: v for k, v in wanted.items() if k in accepted}
-    if "today" in accepted and "now" not in accepted:
-        kwargs["today"] = now.date()
-    result = generate(session, **kwargs)
-    return str(getattr(result, "summary", "") or "")
+    today = to_local(clock.now()).date()
+    summary = module.generate_demo(session, patients=patients, seed=seed, today=today, clock=clock)
+    return f"{summary.patients} patients, {summary.coordinators} coordinators"
 
 
 class FirstRunDialog(QDialog):
@@ -84,6 +80,7 @@ class FirstRunDialog(QDialog):
         super().__init__(parent)
         self.shell = shell
         self.state: FirstRunState | None = None
+        self.demo_patients = DEMO_PATIENTS
         self.setWindowTitle(self.tr("Welcome to CareCoord"))
         self.setMinimumWidth(520)
         self._build()
@@ -205,29 +202,17 @@ class FirstRunDialog(QDialog):
         self._show_team(state.team)
 
     def _open_demo(self) -> None:
-        now = self.shell.now()
+        clock, patients = self.shell.ctx.clock, self.demo_patients
         self.demo_button.setEnabled(False)
         self.empty_button.setEnabled(False)
         self.progress.show()
         self.progress.setRange(0, 0)
         self.progress_text.setText(self.tr("Creating the demo team…"))
 
-        def job(session: Session, report: Any) -> str:
-            return run_demo(session, report, now=now, patients=DEMO_PATIENTS)
+        def job(session: Session) -> str:
+            return run_demo(session, clock=clock, patients=patients)
 
-        self.shell.runner.write(
-            job,
-            on_success=self._demo_done,
-            on_failure=self._demo_failed,
-            on_progress=self._demo_progress,
-        )
-
-    def _demo_progress(self, done: int, total: int, message: str) -> None:
-        if total > 0:
-            self.progress.setRange(0, total)
-            self.progress.setValue(done)
-        if message:
-            self.progress_text.setText(message)
+        self.shell.runner.write(job, on_success=self._demo_done, on_failure=self._demo_failed)
 
     def _demo_done(self, _summary: str) -> None:
         self.progress.hide()

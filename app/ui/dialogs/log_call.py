@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,7 +56,7 @@ class LogCallDialog(QDialog):
 
     def _build(self) -> None:
         t = self.target
-        heading = QLabel(f"<b>{t.patient_name}</b> &nbsp; {fmt.nhs(t.nhs_number)}")
+        heading = QLabel(f"<b>{html.escape(t.patient_name)}</b> &nbsp; {fmt.nhs(t.nhs_number)}")
         hours = (t.deadline - self.shell.now()).total_seconds() / 3600
         info = QLabel(
             self.tr("Discharged %1 · %2 · %3 attempt(s) so far")
@@ -113,7 +114,9 @@ class LogCallDialog(QDialog):
         form.addRow("", self.outcome_error)
         form.addRow(self.tr("Issues found"), issues)
         form.addRow(self.tr("&Notes"), self.notes)
-        form.addRow(self.tr("&Time (UK)"), when_row)
+        time_label = QLabel(self.tr("&Time (UK)"))
+        time_label.setBuddy(self.called_at)
+        form.addRow(time_label, when_row)
         form.addRow("", self.time_error)
         layout = QVBoxLayout(self)
         layout.addWidget(heading)

@@ -277,7 +277,7 @@ class PatientDialog(QDialog):
         f2.addRow("", self.practice_error)
         f2.addRow(t("&Coordinator"), self.coordinator)
         f2.addRow(t("&Level"), self.level)
-        f2.addRow(t("Reason"), self.level_reason)
+        f2.addRow(t("Why the level changes"), self.level_reason)
         f2.addRow("", self.level_error)
         if self.before is None:
             f2.addRow(t("Referral &source"), self.source)
@@ -308,6 +308,7 @@ class PatientDialog(QDialog):
         self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
         self.save_button.setAccessibleName(t("Save the patient"))
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setAccessibleName(t("Cancel"))
+        self.setMinimumWidth(780)
         layout = QVBoxLayout(self)
         layout.addLayout(columns)
         layout.addWidget(self.general_error)
@@ -333,7 +334,10 @@ class PatientDialog(QDialog):
     # --- filling ---
     def _fill(self, d: PatientDetails | None) -> None:
         if d is None:
-            self.consent.setChecked(False)
+            self.level.setCurrentIndex(self.level.findData("Enhanced"))
+            self.ltc.setValue(-1)
+            self.cost.setValue(-0.1)
+            self.risk.setValue(-1)
             return
         self.nhs_number.setText(format_nhs_number(d.nhs_number))
         self.family_name.setText(d.family_name)

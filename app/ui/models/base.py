@@ -28,6 +28,7 @@ class Column(Generic[R]):
     background: Callable[[R], QColor | None] | None = None
     foreground: Callable[[R], QColor | None] | None = None
     tooltip: Callable[[R], str | None] | None = None
+    decoration: Callable[[R], QColor | None] | None = None  # a colour swatch before the text
     align_right: bool = False
 
 
@@ -81,6 +82,8 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
             return col.background(row)
         if role == Qt.ItemDataRole.ForegroundRole and col.foreground is not None:
             return col.foreground(row)
+        if role == Qt.ItemDataRole.DecorationRole and col.decoration is not None:
+            return col.decoration(row)
         if role == Qt.ItemDataRole.ToolTipRole and col.tooltip is not None:
             return col.tooltip(row)
         if role == Qt.ItemDataRole.TextAlignmentRole and col.align_right:

@@ -162,8 +162,7 @@ class CaseloadTableModel(QAbstractTableModel):
         if key == "next_task":
             if row.next_task is None:
                 return ""
-            due = fmt.short_when(row.next_task_due, self._now)
-            return f"{row.next_task} ({due})"
+            return f"{fmt.short_when(row.next_task_due, self._now)} · {row.next_task}"
         return fmt.short_when(row.last_contact, self._now)
 
     def _tooltip(self, row: CaseloadRow, key: str) -> str | None:

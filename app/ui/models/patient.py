@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject
 
+from app.core.timeutil import to_local
 from app.services.caseload_view import CarerSummary, ReferralSummary, TimelineEntry
 from app.services.followup import DischargeView
 from app.services.tasks import TaskView
@@ -37,7 +38,9 @@ def _kind(code: str) -> str:
 
 class TimelineModel(RowTableModel[TimelineEntry]):
     columns = (
-        Column[TimelineEntry]("When", lambda e: fmt.when(e.at)),
+        Column[TimelineEntry](
+            "When", lambda e: fmt.day(to_local(e.at).date()) if e.whole_day else fmt.when(e.at)
+        ),
         Column[TimelineEntry]("What", lambda e: _kind(e.kind)),
         Column[TimelineEntry]("Details", lambda e: e.text, tooltip=lambda e: e.text),
     )

@@ -42,6 +42,7 @@ class ClockTableModel(_Timed):
                 "Status",
                 lambda c: fmt.rag_text(self._rag(c)),
                 background=lambda c: fmt.RAG_COLOURS[self._rag(c)],
+                decoration=lambda c: fmt.RAG_SWATCHES[self._rag(c)],
             ),
             Column[OpenClock]("Patient", lambda c: c.patient_name),
             Column[OpenClock]("NHS number", lambda c: fmt.nhs(c.nhs_number)),
@@ -86,7 +87,7 @@ class WaitingReferralModel(_Timed):
                 "Sent", lambda r: fmt.short_when(r.sent_at or r.created_at, self.now)
             ),
             Column[ReferralView](
-                "Working days waiting",
+                "Working days",
                 lambda r: "" if r.working_days_waiting is None else str(r.working_days_waiting),
                 align_right=True,
             ),

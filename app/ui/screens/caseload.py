@@ -97,7 +97,7 @@ class CaseloadScreen(Screen):
         header = self.table.horizontalHeader()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for col, width in enumerate((190, 110, 50, 200, 80, 50, 150, 230, 120)):
+        for col, width in enumerate((180, 105, 45, 165, 75, 45, 170, 260, 120)):
             self.table.setColumnWidth(col, width)
 
         self.open_button = QPushButton(self.tr("Open record"))

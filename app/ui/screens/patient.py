@@ -103,7 +103,10 @@ class PatientScreen(Screen):
         self.name.setAccessibleName(self.tr("Patient name"))
         self.nhs = _value_label(self.tr("NHS number"))
         self.nhs.setObjectName("patientNhs")
+        self.nhs.setWordWrap(False)
         self.born = _value_label(self.tr("Age and date of birth"))
+        self.born.setObjectName("patientBorn")
+        self.born.setWordWrap(False)
         self.deceased = QLabel()
         self.deceased.setObjectName("banner")
         self.deceased.hide()
@@ -152,8 +155,8 @@ class PatientScreen(Screen):
             key.setObjectName("factKey")
             facts.addWidget(key, i // 4, (i % 4) * 2, Qt.AlignmentFlag.AlignTop)
             facts.addWidget(value, i // 4, (i % 4) * 2 + 1, Qt.AlignmentFlag.AlignTop)
-        for col in (1, 3, 5, 7):
-            facts.setColumnStretch(col, 1)
+        for col, stretch in ((1, 3), (3, 1), (5, 2), (7, 2)):
+            facts.setColumnStretch(col, stretch)
 
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName(self.tr("Patient record sections"))
@@ -167,7 +170,7 @@ class PatientScreen(Screen):
         self.discharges = DischargeModel(self)
         self.discharge_table = _table(self.tr("Discharges and calls"))
         self.discharge_table.setModel(self.discharges)
-        for col, width in enumerate((130, 130, 200, 120, 170, 70, 130, 130)):
+        for col, width in enumerate((130, 130, 270, 140, 170, 70, 130, 130)):
             self.discharge_table.setColumnWidth(col, width)
         self.in_hospital = QLabel()
         self.in_hospital.setAccessibleName(self.tr("Current hospital stay"))
@@ -322,8 +325,7 @@ class PatientScreen(Screen):
         self.deceased.setVisible(d.date_of_death is not None)
         where = f" ({d.sub_locality})" if d.sub_locality else ""
         self.practice.setText((d.practice or self.tr("Not recorded")) + where)
-        flags = " · ".join(fmt.label(f) for f in d.flags)
-        self.level.setText(d.level + (f" — {flags}" if flags else ""))
+        self.level.setText(d.level + (self.tr(" · for MDT") if d.flag_for_mdt else ""))
         self.coordinator.setText(d.coordinator or self.tr("Unassigned"))
         self.risk.setText(self.tr("Not scored") if d.risk_score is None else f"{d.risk_score:.0f}")
         self.cohort.setText(d.cohort_explanation)
@@ -441,7 +443,7 @@ class PatientScreen(Screen):
         self.discharge_button.setEnabled(
             loaded and bool(self.data and self.data.record.in_hospital)
         )
-        self.log_button.setEnabled(self._selected(self.discharge_table) is not None)
+        self.log_button.setEnabled(self.discharges.rowCount() > 0)
         task_row = self._selected(self.task_table)
         task = None if task_row is None else self.task_model.row_at(task_row)
         self.complete_button.setEnabled(task is not None and task.status == "open")

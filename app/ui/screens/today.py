@@ -104,7 +104,7 @@ class TodayScreen(Screen):
         self.clocks = ClockTableModel(self)
         self.clock_table = _table(self.tr("Open 48-hour clocks"))
         self.clock_table.setModel(self.clocks)
-        for col, width in enumerate((80, 180, 110, 140, 130, 70, 130)):
+        for col, width in enumerate((100, 200, 110, 150, 130, 75, 130)):
             self.clock_table.setColumnWidth(col, width)
         self.log_button = QPushButton(self.tr("Log call…"))
         self.log_button.setAccessibleName(self.tr("Log a call on the selected discharge (Ctrl+L)"))
@@ -114,7 +114,7 @@ class TodayScreen(Screen):
         self.tasks = DueTaskTableModel(self)
         self.task_table = _table(self.tr("Tasks due today or overdue"))
         self.task_table.setModel(self.tasks)
-        for col, width in enumerate((140, 300, 140, 180)):
+        for col, width in enumerate((150, 300, 150, 200)):
             self.task_table.setColumnWidth(col, width)
         self.complete_button = QPushButton(self.tr("Complete"))
         self.complete_button.setAccessibleName(self.tr("Mark the selected task done"))
@@ -124,7 +124,7 @@ class TodayScreen(Screen):
         self.referrals = WaitingReferralModel(self)
         self.referral_table = _table(self.tr("Referrals waiting on a reply"))
         self.referral_table.setModel(self.referrals)
-        for col, width in enumerate((180, 220, 100, 140, 110)):
+        for col, width in enumerate((200, 220, 110, 150, 110)):
             self.referral_table.setColumnWidth(col, width)
         self.referral_open_button = QPushButton(self.tr("Open record"))
         self.referral_open_button.setAccessibleName(
@@ -154,13 +154,11 @@ class TodayScreen(Screen):
             self.referral_table,
             (self.referral_open_button,),
         )
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setChildrenCollapsible(False)
         for box in (self.clock_box, self.task_box, self.referral_box):
             splitter.addWidget(box)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setStretchFactor(2, 2)
+        self._balanced = False
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -214,6 +212,7 @@ class TodayScreen(Screen):
 
     def _coordinator_changed(self) -> None:
         self.stale = True
+        self._balanced = False
         if self.isVisible():
             self.refresh()
 
@@ -251,7 +250,25 @@ class TodayScreen(Screen):
         elif data.clocks and self.clock_table.hasFocus():
             self.clock_table.selectRow(0)
         self._show_summary(data)
+        if not self._balanced:
+            self._balance(data)
         self.loaded.emit()
+
+    def _balance(self, data: TodayData) -> None:
+        """Give the clocks the room their rows need (up to 12), and share the rest between
+        tasks and referrals by how much each holds. Once: the user may drag after."""
+        sizes = self.splitter.sizes()
+        total = sum(sizes)
+        if total <= 0 or not self.isVisible():
+            return
+        self._balanced = True
+        row = self.clock_table.verticalHeader().defaultSectionSize()
+        overhead = sizes[0] - self.clock_table.viewport().height() + 6
+        clocks = min(overhead + min(max(len(data.clocks), 2), 12) * row, total // 2)
+        rest = total - clocks
+        weights = [min(max(n, 2), 12) for n in (len(data.tasks), len(data.referrals))]
+        tasks = rest * weights[0] // sum(weights)
+        self.splitter.setSizes([clocks, tasks, rest - tasks])
 
     def _show_summary(self, data: TodayData) -> None:
         colours = [fmt.rag((c.deadline - data.now).total_seconds() / 3600) for c in data.clocks]
@@ -260,7 +277,7 @@ class TodayScreen(Screen):
             self.tr("Today — %1").replace("%1", to_local(data.now).strftime("%A %d %B %Y"))
         )
         self.summary.setText(
-            self.tr("%1 calls overdue · %2 due within 12 hours · %3 tasks overdue")
+            self.tr("Calls overdue: %1 · due within 12 hours: %2 · tasks overdue: %3")
             .replace("%1", str(colours.count("red")))
             .replace("%2", str(colours.count("amber")))
             .replace("%3", str(overdue_tasks))

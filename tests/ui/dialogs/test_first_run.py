@@ -82,7 +82,13 @@ def test_nothing_is_asked_when_signed_in_with_patients(qtbot, window) -> None:
 @pytest.mark.skipif(not demo_available(), reason="the demo generator is not installed")
 def test_open_a_demo_team_fills_the_folder(qtbot, empty_window) -> None:
     dialog = _dialog(qtbot, empty_window)
+    dialog.demo_patients = 25
     dialog.demo_button.click()
     qtbot.waitUntil(lambda: dialog.pages.currentIndex() == 1, timeout=60_000)
-    assert dialog.team.count() > 0
-    dialog.reject()
+    assert dialog.team.count() >= 5  # a team lead and coordinators
+    dialog.team.setCurrentRow(0)
+    with qtbot.waitSignal(empty_window.first_run_finished, timeout=WAIT_MS):
+        dialog.choose_button.click()
+    empty_window.runner.wait()
+    caseload_screen = empty_window.show_screen("caseload")
+    qtbot.waitUntil(lambda: caseload_screen.model.total == 25, timeout=WAIT_MS)

@@ -23,7 +23,7 @@ def test_header_shows_who_and_why(record) -> None:
     assert record.nhs.text().startswith("NHS 999 ")
     assert record.born.text() == "85 years (born 09/03/1941)"
     assert record.practice.text() == "Ashby Medical Centre (Weir)"
-    assert record.level.text() == "Enhanced — 5+ LTCs"
+    assert record.level.text() == "Enhanced"
     assert record.coordinator.text() == "Amira Shah"
     assert record.cohort.text() == "On the list because: 6 long-term conditions"
     assert record.respect.text() == "Not in place"

@@ -55,7 +55,7 @@ def test_open_clocks_overdue_first_with_rag_colours(today) -> None:
     colours = [today.clocks.index(r, 4).data(Qt.ItemDataRole.BackgroundRole) for r in range(3)]
     assert colours == [RED, AMBER, GREEN]
     assert today.clocks.index(0, 2).data().count(" ") == 2  # NHS number 3-3-4
-    assert "1 calls overdue · 1 due within 12 hours" in today.summary.text()
+    assert today.summary.text().startswith("Calls overdue: 1 · due within 12 hours: 1")
 
 
 def test_logging_a_contact_closes_the_clock(qtbot, today) -> None:
