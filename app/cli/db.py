@@ -9,6 +9,7 @@ from pathlib import Path
 from app.cli.common import add_handler, echo
 from app.context import AppContext, restore_backup
 from app.core.errors import StorageError, ValidationError
+from app.core.paths import AppPaths
 from app.core.timeutil import to_local
 from app.db.backup import backup_database, list_backups, parse_backup_name
 from app.db.integrity import full_check, record_full_check
@@ -34,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     restore.add_argument("file", type=Path, metavar="FILE", help="the backup to restore")
     restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     add_handler(restore, _restore)
+    # a damaged database cannot be opened, and a restore must not have it open: the command
+    # line may call this handler with the data folder's paths instead of an opened context
+    restore.set_defaults(needs_context=False)
     dump = dbsub.add_parser("dump", help="print the clinical content as canonical JSON")
     add_handler(dump, _dump)
 
@@ -94,7 +98,7 @@ def _confirm(question: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _restore(args: argparse.Namespace, ctx: AppContext) -> int:
+def _restore(args: argparse.Namespace, ctx: AppContext | AppPaths) -> int:
     backup: Path = args.file
     if not backup.is_file():
         raise StorageError(f"The backup {backup} does not exist.")
@@ -107,9 +111,12 @@ def _restore(args: argparse.Namespace, ctx: AppContext) -> int:
     if not args.yes and not _confirm(question):
         echo("Nothing was restored.")
         return 1
-    paths, secrets, clock = ctx.paths, ctx.secrets, ctx.clock
-    ctx.close()  # a restore needs the database closed
-    result = restore_backup(paths, backup, secrets=secrets, clock=clock)
+    if isinstance(ctx, AppPaths):
+        result = restore_backup(ctx, backup)
+    else:
+        paths, secrets, clock = ctx.paths, ctx.secrets, ctx.clock
+        ctx.close()  # a restore needs the database closed
+        result = restore_backup(paths, backup, secrets=secrets, clock=clock)
     echo(f"Restored {result.restored_from.name}.")
     if result.replaced is not None:
         echo(f"The previous database was kept as {result.replaced}.")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli.main import run
+from app.cli.main import build_parser, run
 from app.context import open_context
 from app.core.clock import FixedClock
 from app.core.paths import AppPaths
@@ -126,3 +126,20 @@ def test_db_restore_of_a_missing_file_is_refused(
 ) -> None:
     assert _db(data_dir, clock, "restore", str(tmp_path / "nope.db"), "--yes") == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_db_restore_works_on_a_database_too_damaged_to_open(
+    data_dir: Path, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths, backup = _folder_with_backup(data_dir, clock)
+    data = bytearray(paths.db_path.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 32] = bytes(32)
+    paths.db_path.write_bytes(bytes(data))
+    assert _db(data_dir, clock, "check") == 1
+    assert backup.name in capsys.readouterr().err  # the refusal names the backup to restore
+
+    # ``db restore`` asks to be given the folder, not an opened database
+    args = build_parser().parse_args(["db", "restore", str(backup), "--yes"])
+    assert args.needs_context is False
+    assert args.handler(args, paths) == 0
+    assert _patients(paths, clock) == 1
