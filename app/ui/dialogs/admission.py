@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.orm import Session
 
 from app.core.errors import CareCoordError, ValidationError
 from app.services.caseload_view import HospitalStay, PatientDetails
@@ -159,7 +160,7 @@ class AdmissionDialog(QDialog):
         destination = self.destination.text().strip() or None
         stay = self.stay
 
-        def job(session):  # type: ignore[no-untyped-def]
+        def job(session: Session) -> AdmissionView:
             if stay is not None:
                 assert discharged is not None
                 return record_discharge(

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.orm import Session
 
 from app.core.errors import CareCoordError, ValidationError
 from app.models.admission import CALL_ISSUES, CALL_OUTCOMES
@@ -172,7 +173,7 @@ class LogCallDialog(QDialog):
             self.shell.now(),
         )
 
-        def job(session):  # type: ignore[no-untyped-def]
+        def job(session: Session) -> CallAttemptView:
             return log_call_attempt(
                 session,
                 admission_id=admission_id,

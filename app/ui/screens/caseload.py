@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.orm import Session
 
 from app.models.patient import LEVELS
 from app.services.caseload_view import (
@@ -266,7 +267,7 @@ class CaseloadScreen(Screen):
         generation, query, now = self._generation, self._query, self.shell.now()
         self.model.set_now(now)
 
-        def job(session):  # type: ignore[no-untyped-def]
+        def job(session: Session) -> CaseloadPage:
             return search_caseload(session, query=query, offset=0, limit=PAGE_SIZE, now=now)
 
         self.shell.runner.read(
@@ -278,7 +279,7 @@ class CaseloadScreen(Screen):
     def _fetch_more(self, offset: int) -> None:
         generation, query, now = self._generation, self._query, self.shell.now()
 
-        def job(session):  # type: ignore[no-untyped-def]
+        def job(session: Session) -> CaseloadPage:
             return search_caseload(session, query=query, offset=offset, limit=PAGE_SIZE, now=now)
 
         self.shell.runner.read(
