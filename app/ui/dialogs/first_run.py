@@ -90,6 +90,8 @@ class FirstRunDialog(QDialog):
         self.pages = QStackedWidget()
 
         data_page = QWidget()
+        welcome = QLabel(self.tr("Welcome to CareCoord"))
+        welcome.setObjectName("screenTitle")
         self.data_text = QLabel(
             self.tr(
                 "This data folder has no patients yet. Open a demo team to explore CareCoord "
@@ -113,6 +115,7 @@ class FirstRunDialog(QDialog):
         buttons.addWidget(self.demo_button)
         buttons.addWidget(self.empty_button)
         box = QVBoxLayout(data_page)
+        box.addWidget(welcome)
         box.addWidget(self.data_text)
         box.addWidget(self.progress)
         box.addWidget(self.progress_text)
@@ -122,7 +125,9 @@ class FirstRunDialog(QDialog):
         self.pages.addWidget(data_page)
 
         who_page = QWidget()
-        who_text = QLabel(self.tr("Who are you? Choose yourself from the team, or add yourself."))
+        who_title = QLabel(self.tr("Who are you?"))
+        who_title.setObjectName("screenTitle")
+        who_text = QLabel(self.tr("Choose yourself from the team, or add yourself."))
         who_text.setWordWrap(True)
         self.team = QListWidget()
         self.team.setAccessibleName(self.tr("Team members"))
@@ -140,6 +145,7 @@ class FirstRunDialog(QDialog):
         add_row.addWidget(self.new_name, 1)
         add_row.addWidget(self.add_button)
         box = QVBoxLayout(who_page)
+        box.addWidget(who_title)
         box.addWidget(who_text)
         box.addWidget(self.team, 1)
         row = QHBoxLayout()

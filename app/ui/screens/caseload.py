@@ -49,7 +49,6 @@ class CaseloadScreen(Screen):
         super().__init__(shell, parent)
         self._query = CaseloadQuery()
         self._generation = 0
-        self._options_loaded = False
         self._build()
         self._connect()
 
@@ -183,10 +182,10 @@ class CaseloadScreen(Screen):
     # --- Screen ---
     def refresh(self) -> None:
         super().refresh()
-        if not self._options_loaded:
-            self.shell.runner.read(
-                caseload_filter_options, on_success=self._reset_options, on_failure=self._failed
-            )
+        # the team may have changed (a new coordinator, a bundle from a colleague)
+        self.shell.runner.read(
+            caseload_filter_options, on_success=self._reset_options, on_failure=self._failed
+        )
         self._run_query()
 
     def focus_search(self) -> bool:
@@ -199,7 +198,6 @@ class CaseloadScreen(Screen):
 
     # --- filters ---
     def _reset_options(self, options: FilterOptions) -> None:
-        self._options_loaded = bool(options.practices)
         combos = (self.coordinator, self.practice, self.sub_locality)
         kept = [c.currentData() for c in combos]
         for combo in combos:

@@ -136,7 +136,9 @@ class TodayScreen(Screen):
         top.addWidget(self.title)
         top.addSpacing(16)
         top.addWidget(self.summary, 1)
-        top.addWidget(QLabel(self.tr("Show")))
+        show = QLabel(self.tr("S&how"))
+        show.setBuddy(self.scope)
+        top.addWidget(show)
         top.addWidget(self.scope)
         top.addWidget(self.refresh_button)
 
