@@ -5,7 +5,7 @@ for referrals left unanswered."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -107,28 +107,50 @@ def _chained(changes: list[ReferralStatusChange]) -> list[ReferralStatusChange]:
     return out
 
 
+_IN_CHUNK = 500  # ids per IN (...) list, well inside SQLite's limit on bound variables
+
+
+def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(ids), _IN_CHUNK):
+        yield ids[start : start + _IN_CHUNK]
+
+
 def _views(session: Session, referrals: Sequence[Referral], now: datetime) -> list[ReferralView]:
+    """Views of ``referrals`` with a fixed number of queries per 500 referrals (no query per
+    referral: the Today view lists every referral awaiting a reply)."""
     ids = [r.id for r in referrals]
+    patient_ids = sorted({r.patient_id for r in referrals})
     history: dict[str, list[ReferralStatusChange]] = defaultdict(list)
     open_pairs: dict[tuple[str, str], list[Referral]] = defaultdict(list)
-    if ids:
+    names: dict[str, str] = {}
+    services: dict[str, Service] = {}
+    for chunk in _chunks(ids):
         for change in session.scalars(
             select(ReferralStatusChange)
-            .where(ReferralStatusChange.referral_id.in_(ids))
+            .where(ReferralStatusChange.referral_id.in_(chunk))
             .order_by(ReferralStatusChange.changed_at, ReferralStatusChange.id)
         ):
             history[change.referral_id].append(change)
+    for chunk in _chunks(patient_ids):
         for other in session.scalars(
             select(Referral).where(
-                Referral.patient_id.in_({r.patient_id for r in referrals}),
+                Referral.patient_id.in_(chunk),
                 Referral.status.in_(OPEN_REFERRAL_STATUSES),
             )
         ):
             open_pairs[(other.patient_id, other.service_id)].append(other)
+        for pid, family, given in session.execute(
+            select(Patient.id, Patient.family_name, Patient.given_name).where(Patient.id.in_(chunk))
+        ):
+            names[pid] = display_name(family, given)
+    service_ids = sorted({r.service_id for r in referrals})
+    for chunk in _chunks(service_ids):
+        services.update(
+            (sv.id, sv) for sv in session.scalars(select(Service).where(Service.id.in_(chunk)))
+        )
     out = []
     for r in referrals:
-        patient = session.get_one(Patient, r.patient_id)
-        service = session.get_one(Service, r.service_id)
+        service = services[r.service_id]
         changes = _chained(history[r.id])
         sent = [c.changed_at for c in changes if c.to_status == "sent"]
         warnings = tuple(
@@ -141,7 +163,7 @@ def _views(session: Session, referrals: Sequence[Referral], now: datetime) -> li
             ReferralView(
                 id=r.id,
                 patient_id=r.patient_id,
-                patient_name=display_name(patient.family_name, patient.given_name),
+                patient_name=names[r.patient_id],
                 service_id=r.service_id,
                 service_name=service.name,
                 service_kind=service.kind,
