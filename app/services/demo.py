@@ -49,6 +49,7 @@ from app.services.demo_world import RowSink, Team, World
 
 MAX_PATIENTS = 200_000
 CHUNK = 2_000  # patients generated and written together
+CACHE_KIB = 256 * 1024  # a bigger page cache while writing: the indexes on random ids grow
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,18 @@ def generate_demo(
             f"{'s' if existing != 1 else ''}; create the demo team in an empty data folder."
         )
     session.flush()
+    connection = session.connection()
+    cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
+    try:
+        return _generate(session, patients=patients, seed=seed, today=today, clock=clock)
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size={int(cache_size or -2000)}")
+
+
+def _generate(
+    session: Session, *, patients: int, seed: int, today: date, clock: Clock
+) -> DemoSummary:
     sink = RowSink(session, clock)
     w = World(sink, seed=seed, today=today, patients=patients)
     w.referral_statuses_due = list(REFERRAL_STATUSES)

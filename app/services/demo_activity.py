@@ -56,7 +56,7 @@ def plan_stays(w: World, p: Person, *, final: str | None) -> list[Stay]:
     rate = 0.55 + 1.7 * p.severity  # admissions a year
     t = start + timedelta(days=rng.expovariate(rate) * 365)
     while t < end:
-        admitted = t
+        admitted = t.replace(second=0, microsecond=0)
         hospital, ward = vocab.hospital_and_ward(rng)
         los = _los(w, community=hospital in vocab.COMMUNITY_HOSPITALS)
         day = (admitted + timedelta(days=los)).astimezone(LONDON).date()
@@ -100,6 +100,7 @@ def _los(w: World, community: bool = False) -> float:
 
 
 def _stay(w: World, admitted: datetime, discharged: datetime | None) -> Stay:
+    admitted = admitted.replace(second=0, microsecond=0)
     hospital, ward = vocab.hospital_and_ward(w.rng, community_share=0.0)
     return Stay(admitted, discharged, hospital, ward, w.rng.choice(vocab.ADMISSION_REASONS))
 
@@ -132,7 +133,7 @@ def write_stays(w: World, p: Person, stays: list[Stay]) -> int:
             if fu.first_call is not None:
                 created = min(created, fu.first_call - timedelta(minutes=5))
         p.admission_starts.append(s.admitted_at)
-        created = max(created, s.admitted_at)
+        created = max(created, s.admitted_at, p.created_at)
         w.sink.add(
             "admissions",
             {
@@ -159,8 +160,8 @@ def _plan(w: World, p: Person, t_d: datetime, forced: bool) -> str:
     rng = w.rng
     if forced and t_d > w.as_of - timedelta(days=3) and p.active_now:
         return "open"
-    if rng.random() < p.staff.diligence + w.week_bias(t_d):
-        return "met"
+    if not p.active_now or rng.random() < p.staff.diligence + w.week_bias(t_d):
+        return "met"  # a patient who has left the caseload was reached before leaving
     recent = t_d > w.as_of - timedelta(days=10)
     if recent and p.active_now and rng.random() < 0.3:
         return "never"
@@ -184,9 +185,10 @@ def _follow_up(
     deadline = t_d + FOLLOW_UP_WINDOW
     limit = min(x for x in (next_start, death_at, w.as_of) if x is not None)
     plan = _plan(w, p, t_d, forced)
+    known = max(t_d, p.created_at)  # a hospital referral is registered after its discharge
     contact: datetime | None = None
     if plan == "met":
-        contact = w.pick_work_time(t_d + timedelta(minutes=45), deadline, eager=0.65)
+        contact = w.pick_work_time(known + timedelta(minutes=45), deadline, eager=0.65)
         plan = "met" if contact else "late"
     if plan == "late":
         contact = w.pick_work_time(deadline + timedelta(hours=1), deadline + timedelta(days=4))
@@ -203,7 +205,7 @@ def _follow_up(
     end = contact - timedelta(minutes=30) if contact else min(limit, deadline + timedelta(days=2))
     calls: list[tuple[datetime, str]] = []
     for _ in range(fails):
-        when = w.pick_work_time(t_d + timedelta(minutes=30), end, eager=0.5)
+        when = w.pick_work_time(known + timedelta(minutes=30), end, eager=0.5)
         if when is None or when >= limit:
             continue
         if all(abs((when - c).total_seconds()) > 1800 for c, _ in calls):

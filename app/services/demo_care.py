@@ -58,7 +58,7 @@ def _first_levels(w: World, p: Person) -> dict[str, str]:
         "finances_benefits": 0.22,
         "loneliness_social_contact": 0.5 if p.lives_alone else 0.12,
         "mental_wellbeing": 0.3,
-        "carer_situation": 0.35 + 0.3 * s if p.carer else 0.0,
+        "carer_situation": 0.5 + 0.3 * s if p.carer else 0.0,
         "safeguarding": -0.05,
     }
     levels = {d: _level(base[d] + g(0, 0.18)) for d in NEED_DOMAINS}
@@ -248,7 +248,7 @@ def _write_review_task(w: World, p: Person, v: _Version, next_done: datetime | N
     elif not p.active_now:
         status, completed = "cancelled", p.active_to
     elif due < w.as_of and w.rng.random() < 0.7:
-        reviewed = due + timedelta(days=w.rng.uniform(-10, 12))
+        reviewed = w.work_time(v.review + timedelta(days=w.rng.randrange(-10, 12)))
         status, completed = "done", min(w.as_of, max(v.completed, reviewed))
         note = "Reviewed with the patient; no change to the plan."
     w.sink.add(

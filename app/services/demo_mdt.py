@@ -32,7 +32,10 @@ class _TeamIndex:
 
 
 def _active_on(p: Person, day: date) -> bool:
-    return p.active_from.astimezone(LONDON).date() <= day < p.active_to.astimezone(LONDON).date()
+    """On the caseload that day (a patient still on it counts for meetings to come)."""
+    if p.active_from.astimezone(LONDON).date() > day:
+        return False
+    return p.active_now or day < p.active_to.astimezone(LONDON).date()
 
 
 def write_team_mdts(w: World, team: Team, people: list[Person]) -> None:
@@ -120,7 +123,7 @@ def _meeting(w: World, team: Team, index: _TeamIndex, day: date, *, held: bool) 
             "pcn_name": team.pcn_name,
             "venue": venue,
             "status": "held" if held else "planned",
-            "notes": notes.meeting_note(rng, ", ".join(absent) or "none") if held else None,
+            "notes": notes.meeting_note(rng, absent) if held else None,
             "created_at": min(w.as_of, w.at(day - timedelta(days=10), 600)),
         },
     )
@@ -161,7 +164,7 @@ def _item(
             hospital=recent.hospital if recent else "hospital",
             date=recent.at.astimezone(LONDON).strftime("%d/%m") if recent else "recently",
             reason=recent.reason if recent else "a fall",
-            admissions=str(max(1, len(six_months))),
+            admissions=notes.admissions_text(max(1, len(six_months))),
             conditions=listed[0].upper() + listed[1:],
             respect="in place" if p.respect else "not yet in place",
             efi=f"{p.efi:.2f}",
@@ -169,7 +172,7 @@ def _item(
         sbar = (s, b, a, r)
         actions.append((r, owner_role))
         if rng.random() < 0.5:
-            extra = notes.extra_recommendation(rng)
+            extra = notes.extra_recommendation(rng, p.who)
             if extra[0] != r:
                 actions.append(extra)
     w.sink.add(
@@ -239,8 +242,8 @@ def _action_state(w: World, p: Person, day: date, due: date) -> tuple[str, datet
         status = "dropped"
     if status == "open":
         return "open", None
-    finish = w.at(due, 600) + timedelta(days=rng.uniform(-6, 7))
-    finish = min(closed_by, max(meeting_end + timedelta(hours=2), finish))
-    if finish <= meeting_end:
-        return "open", None
+    finish = w.work_time(due + timedelta(days=rng.randrange(-6, 8)))
+    finish = max(meeting_end + timedelta(hours=2), finish)
+    if finish >= closed_by:  # not finished by today, or the patient left the caseload first
+        return ("open", None) if p.active_now else ("dropped", closed_by)
     return status, finish

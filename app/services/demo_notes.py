@@ -163,14 +163,19 @@ def patient_note(rng: random.Random, who: Who, group: int) -> str | None:
 
 _SITUATION = (
     "{age}-year-old {man} discharged from {hospital} on {date} after {reason}.",
-    "{name} ({age}) has had {admissions} admissions in the last six months, most recently "
-    "with {reason}.",
+    "{name} ({age}) has had {admissions} in the last six months, most recently with {reason}.",
     "{age}-year-old {man} flagged by the practice: more falls and calls to 111.",
     "{name} ({age}): {carer} reports {she} is not coping at home.",
 )
-_BACKGROUND = (
-    "Lives alone in a bungalow; {carer} visits daily. {conditions}.",
+_BACKGROUND_ALONE = (
+    "Lives alone in a bungalow; {carer} visits most days. {conditions}.",
+    "Lives alone in a first-floor flat. {conditions}. ReSPECT form {respect}.",
+)
+_BACKGROUND_WITH = (
     "Lives with {carer}. {conditions}. ReSPECT form {respect}.",
+    "Lives with {carer}, who does most of the caring. {conditions}.",
+)
+_BACKGROUND = (
     "{conditions}. Care package twice a day since the last admission.",
     "Known to the team for a year. {conditions}. Uses a frame indoors.",
 )
@@ -201,8 +206,11 @@ _MDT_REASONS = {
 }
 _MEETING_NOTES = (
     "Quorate. Apologies: {apology}.",
-    "All core team present; {apology} joined by phone.",
     "Apologies: {apology}. Actions from the last meeting reviewed first.",
+)
+_FULL_MEETING_NOTES = (
+    "All core team present. Actions from the last meeting reviewed first.",
+    "Quorate; all core team present.",
 )
 
 
@@ -215,15 +223,25 @@ def sbar(rng: random.Random, who: Who, **values: str) -> tuple[str, str, str, st
     recommendation."""
     man = {"female": "woman", "male": "man"}.get(who.sex, "person")
     situation = fill(rng, _SITUATION, who, man=man, **values)
-    background = fill(rng, _BACKGROUND, who, **values)
-    assessment = fill(rng, _ASSESSMENT, who, **values)
-    recommendation, owner = rng.choice(_RECOMMENDATION)
+    alone = _BACKGROUND_ALONE if who.lives_alone else _BACKGROUND_WITH if who.carer else ()
+    background = fill(rng, alone + _BACKGROUND, who, **values)
+    options = tuple(a for a in _ASSESSMENT if who.carer or "arer" not in a)
+    assessment = fill(rng, options, who, **values)
+    recommendation, owner = extra_recommendation(rng, who)
     return situation, background, assessment, recommendation, owner
 
 
-def extra_recommendation(rng: random.Random) -> tuple[str, str]:
-    return rng.choice(_RECOMMENDATION)
+def extra_recommendation(rng: random.Random, who: Who) -> tuple[str, str]:
+    return rng.choice([r for r in _RECOMMENDATION if who.carer or "carer" not in r[0]])
 
 
-def meeting_note(rng: random.Random, apology: str) -> str:
-    return rng.choice(_MEETING_NOTES).format(apology=apology)
+def meeting_note(rng: random.Random, absent: list[str]) -> str:
+    if not absent:
+        return rng.choice(_FULL_MEETING_NOTES)
+    return rng.choice(_MEETING_NOTES).format(apology=", ".join(absent))
+
+
+def admissions_text(count: int) -> str:
+    words = ("no", "one", "two", "three", "four", "five", "six")
+    word = words[count] if count < len(words) else str(count)
+    return f"{word} admission{'s' if count != 1 else ''}"

@@ -308,12 +308,18 @@ def mobile(rng: random.Random) -> str:
     return f"07700 900{rng.randrange(1000):03d}"
 
 
-def staff_name(rng: random.Random, taken: set[str]) -> str:
-    """A unique working-age full name."""
+def staff_name(rng: random.Random, taken: set[str], families: set[str] | None = None) -> str:
+    """A unique working-age full name; with ``families``, a family name not yet in the team
+    when one is left."""
     while True:
-        name = f"{rng.choice(STAFF_GIVEN)} {rng.choice(STAFF_FAMILY)}"
+        family = rng.choice(STAFF_FAMILY)
+        if families is not None and family in families and len(families) < len(STAFF_FAMILY):
+            continue
+        name = f"{rng.choice(STAFF_GIVEN)} {family}"
         if name not in taken:
             taken.add(name)
+            if families is not None:
+                families.add(family)
             return name
 
 

@@ -139,39 +139,35 @@ class World:
         return start + timedelta(days=self.rng.randrange(span + 1)) if span > 0 else start
 
     def between(self, start: datetime, end: datetime) -> datetime:
-        seconds = max(0, int((end - start).total_seconds()))
-        return start + timedelta(seconds=self.rng.randrange(seconds // 60 + 1) * 60)
-
-    def work_intervals(
-        self, start: datetime, end: datetime, *, saturday: bool = True
-    ) -> list[tuple[datetime, datetime]]:
-        """Office hours (and a Saturday-morning rota) between two instants."""
-        out: list[tuple[datetime, datetime]] = []
-        day = start.astimezone(LONDON).date()
-        last = end.astimezone(LONDON).date()
-        while day <= last:
-            wd = day.weekday()
-            if wd < 5 or (saturday and wd == 5):
-                a = max(self.at(day, 525 if wd < 5 else 540), start)
-                b = min(self.at(day, 1035 if wd < 5 else 750), end)
-                if b > a:
-                    out.append((a, b))
-            day += timedelta(days=1)
-        return out
+        """A random whole minute in [start, end] (``start`` itself if there is none)."""
+        first = start.replace(second=0, microsecond=0)
+        if first < start:
+            first += timedelta(minutes=1)
+        minutes = int((end - first).total_seconds()) // 60
+        if minutes < 0:
+            return start
+        return first + timedelta(minutes=self.rng.randrange(minutes + 1))
 
     def pick_work_time(
         self, start: datetime, end: datetime, *, eager: float = 0.6, saturday: bool = True
     ) -> datetime | None:
-        """An office-hours moment in [start, end], earlier periods more likely; None if none."""
-        intervals = self.work_intervals(start, end, saturday=saturday)
-        if not intervals:
-            return None
-        chosen = intervals[-1]
-        for interval in intervals:
-            if self.rng.random() < eager:
-                chosen = interval
-                break
-        return self.between(*chosen)
+        """An office-hours moment (or a Saturday-morning rota slot) in [start, end]: each
+        period in turn is taken with probability ``eager``, else the last one; None if the
+        window holds no office hours."""
+        day = start.astimezone(LONDON).date()
+        last = end.astimezone(LONDON).date()
+        fallback: tuple[datetime, datetime] | None = None
+        while day <= last:
+            wd = day.weekday()
+            if wd < 5 or (saturday and wd == 5):
+                a = max(_at(day, 525 if wd < 5 else 540), start)
+                b = min(_at(day, 1035 if wd < 5 else 750), end)
+                if b > a:
+                    if self.rng.random() < eager:
+                        return self.between(a, b)
+                    fallback = (a, b)
+            day += timedelta(days=1)
+        return self.between(*fallback) if fallback else None
 
     def week_bias(self, when: datetime) -> float:
         """How a given week went for the whole team (sickness, bank holidays, winter)."""
@@ -212,10 +208,11 @@ class World:
             here = [p for p in practices if p.locality == locality]
             share = self.patients * population[locality] / total_pop
             size = max(5, min(12, math.ceil(share / PATIENTS_PER_COORDINATOR)))
+            families: set[str] = set()
             staff = [
                 Staff(
                     id=self.uid(),
-                    name=vocab.staff_name(self.rng, taken),
+                    name=vocab.staff_name(self.rng, taken, families),
                     is_lead=i == 0,
                     diligence=min(0.93, max(0.72, self.rng.gauss(0.835, 0.03))),
                 )
