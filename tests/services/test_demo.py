@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -129,6 +131,42 @@ def test_a_database_with_patients_is_refused_and_left_alone(
 def test_a_team_needs_at_least_one_patient(ctx: AppContext, clock: FixedClock) -> None:
     with pytest.raises(ValidationError, match="between 1 and"), ctx.db.write() as session:
         generate_demo(session, patients=0, seed=1, today=TODAY, clock=clock)
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(min_value=0, max_value=2**31),
+    today=st.dates(min_value=date(2024, 1, 1), max_value=date(2035, 12, 31)),
+)
+@example(seed=1, today=date(2026, 3, 30))  # the day after the clocks go forward
+@example(seed=2, today=date(2028, 2, 29))
+def test_any_seed_and_day_give_a_consistent_team(seed: int, today: date) -> None:
+    clock = FixedClock(local_midnight_utc(today) + timedelta(hours=9))
+    ctx = open_memory_context(clock=clock)
+    try:
+        with ctx.db.write() as session:
+            generate_demo(session, patients=12, seed=seed, today=today, clock=clock)
+        with ctx.db.read() as session:
+            assert session.execute(text("PRAGMA foreign_key_check")).all() == []
+            late = session.execute(
+                select(CallAttempt.id)
+                .join(Admission, Admission.id == CallAttempt.admission_id)
+                .where(CallAttempt.called_at < Admission.discharged_at)
+            )
+            assert late.all() == []
+            assert open_clocks(session, now=clock.now())
+            for r in session.scalars(select(Referral)):
+                last = session.scalars(
+                    select(ReferralStatusChange)
+                    .where(ReferralStatusChange.referral_id == r.id)
+                    .order_by(
+                        ReferralStatusChange.changed_at.desc(),
+                        ReferralStatusChange.from_status.is_(None),  # "sent" with its "draft"
+                    )
+                ).first()
+                assert last is not None and last.to_status == r.status
+    finally:
+        ctx.close()
 
 
 # --- people --------------------------------------------------------------------------------
