@@ -86,6 +86,7 @@ __all__ = [
     "resolve_conflict",
     "revoke_device",
     "sync_status",
+    "team_key_summary",
 ]
 
 

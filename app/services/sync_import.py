@@ -58,6 +58,7 @@ class ImportOutcome:
     path: Path
     ok: bool
     reason: str | None = None  # why a file was refused: "tampered", "wrong team key", ...
+    # ("not imported" when the file could not be read or no backup could be made first)
     message: str | None = None  # one sentence naming the file
     moved_to: Path | None = None  # where a refused file went
     bundle_id: str | None = None
@@ -150,7 +151,7 @@ def _import_one(ctx: AppContext, path: Path, team_keys: dict[int, TeamKey]) -> I
             path=path, ok=False, reason=refusal_reason(exc), message=message, moved_to=moved
         )
     except StorageError as exc:
-        return ImportOutcome(path=path, ok=False, reason="unreadable", message=str(exc))
+        return ImportOutcome(path=path, ok=False, reason="not imported", message=str(exc))
 
 
 def _public_keys(session: Session) -> dict[str, str]:

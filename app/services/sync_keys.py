@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.core.errors import ConflictError, KeyError_, NotFoundError, StorageError, ValidationError
 from app.core.secrets import SecretStore, b64decode, b64encode
 from app.models import Coordinator, LocalState, Setting, TeamDevice
+from app.services.caseload_view import SIGNED_IN_KEY
 from app.sync.keys import (
     DeviceKey,
     MemberDevice,
@@ -43,8 +44,6 @@ if TYPE_CHECKING:
 
 MEMBERS_KEY = "sync.key_file_members"
 """Local setting: the laptops listed in an imported key file, known before their bundles."""
-SIGNED_IN_KEY = "coordinator_id"
-"""Local setting naming the coordinator signed in on this laptop (set by the desktop app)."""
 LABEL_MAX = 120
 
 

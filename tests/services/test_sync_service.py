@@ -14,6 +14,8 @@ from pathlib import Path
 
 import keyring
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.context import AppContext, open_context
@@ -170,7 +172,7 @@ class Team:
 
     def laptop(self, name: str, *, copy_of: str | None = None) -> Laptop:
         """Another laptop: a fresh copy of template folder ``copy_of`` (default: ``name``)."""
-        target = self.root / f"{name}-{len(self.open_laptops)}"
+        target = self.root / f"{name}-{uuid.uuid4().hex[:8]}"
         _copy_folder(self.template / (copy_of or name), target, self.saved, self.ring)
         lap = Laptop(name, open_context(AppPaths(target), clock=self.clock))
         self.open_laptops.append(lap)
@@ -279,6 +281,38 @@ def test_bundles_imported_in_either_order_give_the_same_result(team: Team) -> No
     patients = json.loads(in_order.dump())["patients"]
     assert {p["phone"] for p in patients} == {"0116 496 0001", None}
     assert sync_status(reversed_.ctx).gaps == ()
+
+
+def test_any_import_schedule_of_the_same_bundles_converges(team: Team) -> None:
+    a = team.a
+    pid = a.add_patient("9991408916", "Testperson")
+    bundles = [a.export(fresh_folder(team))]
+    team.clock.advance(timedelta(minutes=5))
+    a.edit(pid, phone="0116 496 0001")
+    other = a.add_patient("9995968533", "Sampleton")
+    bundles.append(a.export(fresh_folder(team)))
+    team.clock.advance(timedelta(minutes=5))
+    a.edit(pid, phone="0116 496 0003")
+    a.delete(other)
+    bundles.append(a.export(fresh_folder(team)))
+    team.b.receive(*bundles)
+    expected = team.b.dump()
+
+    schedules = st.lists(st.sampled_from(range(len(bundles))), min_size=3, max_size=6)
+
+    @settings(max_examples=4, deadline=None, derandomize=True)
+    @given(schedules.filter(lambda s: set(s) == {0, 1, 2}))
+    def converges(schedule: list[int]) -> None:
+        lap = team.laptop("b", copy_of="b")
+        try:
+            outcomes = lap.receive(*(bundles[i] for i in schedule))
+            assert all(o.ok for o in outcomes)
+            assert lap.dump() == expected
+        finally:
+            lap.ctx.close()
+            team.open_laptops.remove(lap)
+
+    converges()
 
 
 def test_a_skipped_bundle_is_reported_as_a_gap_until_it_arrives(team: Team) -> None:
