@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -163,16 +163,18 @@ def _merge(session: Session, ctx: AppContext, opened: OpenedBundle) -> ImportOut
     sender = header.sender_device_id
     announced = b64encode(header.sender_public_key)
     before = _public_keys(session)
+    expected = {**before, sender: before.get(sender, announced)}
+    for op in opened.ops:  # a laptop's key never changes, whatever the merge would make of it
+        if op["table"] == TEAM_DEVICES and op["record_id"] in expected:
+            key = op["fields"].get("public_key", expected[op["record_id"]])
+            if op["kind"] == "delete" or key != expected[op["record_id"]]:
+                _key_changed(path, label_for(device_labels(session), op["record_id"]))
     report = merge_ops(session, opened.ops, clock=ctx.clock)
     after = _public_keys(session)
     labels = device_labels(session)
     for device_id, public in before.items():
         if after.get(device_id, public) != public:
-            raise KeyMismatchError(
-                f"The bundle {path.name} would change the key of {label_for(labels, device_id)}, "
-                "and a laptop's key never changes; it was refused.",
-                path=path,
-            )
+            _key_changed(path, label_for(labels, device_id))
     if sender in after and after[sender] != announced:
         raise KeyMismatchError(
             f"The bundle {path.name} lists its sender with a different key from the one it "
@@ -205,6 +207,14 @@ def _merge(session: Session, ctx: AppContext, opened: OpenedBundle) -> ImportOut
         },
     )
     return _outcome(opened, report, sender_label, enrolled, labels)
+
+
+def _key_changed(path: Path, label: str) -> NoReturn:
+    raise KeyMismatchError(
+        f"The bundle {path.name} would change or remove the key of {label}, "
+        "and a laptop's key never changes; it was refused.",
+        path=path,
+    )
 
 
 def _has_ops(session: Session, device_id: str) -> bool:

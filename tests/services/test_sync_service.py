@@ -533,7 +533,10 @@ def test_a_new_laptop_is_enrolled_from_its_first_bundle(team: Team) -> None:
         assert s.get(Coordinator, _OP["record_id"]) is not None
 
 
-def test_a_bundle_that_changes_a_known_laptops_key_is_refused(team: Team) -> None:
+@pytest.mark.parametrize("supersedes", [True, False])
+def test_a_bundle_that_changes_a_known_laptops_key_is_refused(team: Team, supersedes: bool) -> None:
+    """Whether the change would win (it names the current key as its parent) or only stand
+    beside it as a conflict (an old, concurrent change), the bundle is refused."""
     a, b = team.a, team.b
     b.receive(a.export(fresh_folder(team)))
     with b.ctx.db.read() as s:
@@ -551,7 +554,8 @@ def test_a_bundle_that_changes_a_known_laptops_key_is_refused(team: Team) -> Non
         "table": "team_devices",
         "record_id": a.id,
         "fields": {"public_key": b64encode(intruder.public_bytes())},
-        "parents": {"public_key": heads},
+        "parents": {"public_key": heads} if supersedes else {},
+        "hlc": _OP["hlc"] if supersedes else "0000000000001.00000",
     }
     key = load_team_key(a.ctx.secrets)  # type: ignore[arg-type]
     assert key is not None
@@ -563,6 +567,8 @@ def test_a_bundle_that_changes_a_known_laptops_key_is_refused(team: Team) -> Non
     (outcome,) = b.receive(info.path)
     assert not outcome.ok and "never changes" in (outcome.message or "")
     assert b.dump() == dump
+    with b.ctx.db.read() as s:
+        assert list_conflicts(s) == []
 
 
 def test_import_without_a_team_key_is_refused_before_touching_files(team: Team) -> None:
