@@ -60,7 +60,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     resolve.add_argument("field", metavar="FIELD")
     how = resolve.add_mutually_exclusive_group(required=True)
     how.add_argument("--pick", metavar="OP_ID", help="keep the value of this change")
-    how.add_argument("--value", metavar="JSON", help='a new value, as JSON (e.g. "\\"text\\"")')
+    how.add_argument(
+        "--value", metavar="JSON", help="""a new value as JSON: '"text"', 3, true or null"""
+    )
     how.add_argument("--keep", action="store_true", help="keep a record deleted elsewhere")
     how.add_argument("--delete", action="store_true", help="delete a record edited elsewhere")
     add_handler(resolve, _resolve)
