@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time
 from functools import reduce
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.core.errors import NotFoundError
@@ -47,6 +47,10 @@ SIGNED_IN_KEY = "coordinator_id"
 UNASSIGNED = "__unassigned__"
 FLAG_LTC5, FLAG_FRAIL, FLAG_COST, FLAG_MDT = "ltc5", "frailty", "high_cost", "for_mdt"
 COHORT_FLAGS = (FLAG_LTC5, FLAG_FRAIL, FLAG_COST, FLAG_MDT)
+NULLABLE_SORT_KEYS = frozenset({"practice", "risk", "next_task", "last_contact"})
+# An NHS-number prefix matching more patients than this is read in name order through the
+# name index rather than through the NHS-number index and a sort.
+NHS_INDEX_MAX_ROWS = 2000
 SORT_KEYS = (
     "name",
     "nhs_number",
@@ -106,13 +110,21 @@ def _like_prefix(text: str) -> str:
     return escaped + "%"
 
 
-def _text_filter(text: str) -> ColumnElement[bool] | None:
-    """Digits: an NHS number prefix. Words: each must start the family or given name."""
+def _text_filter(text: str, *, nhs_index: bool = True) -> ColumnElement[bool] | None:
+    """Digits: an NHS number prefix. Words: each must start the family or given name.
+
+    An NHS number prefix is a range the NHS-number index answers (the same rows as LIKE
+    'digits%', NHS numbers being digits), unless ``nhs_index`` is false: then it is written so
+    that SQLite walks the name index instead, which is quicker for the first page in name
+    order when the prefix matches many patients.
+    """
     cleaned = text.replace(",", " ").strip()
     if not cleaned:
         return None
     compact = cleaned.replace(" ", "").replace("-", "")
     if compact.isdigit():
+        if nhs_index:
+            return and_(Patient.nhs_number >= compact, Patient.nhs_number < compact + ":")
         return Patient.nhs_number.like(_like_prefix(compact), escape="\\")
     terms = [
         or_(
@@ -133,9 +145,11 @@ def _flag_exprs() -> dict[str, ColumnElement[bool]]:
     }
 
 
-def _conditions(query: CaseloadQuery, now: datetime) -> list[ColumnElement[bool]]:
+def _conditions(
+    query: CaseloadQuery, now: datetime, *, nhs_index: bool = True
+) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = []
-    text = _text_filter(query.text)
+    text = _text_filter(query.text, nhs_index=nhs_index)
     if text is not None:
         conds.append(text)
     if query.coordinator_id == UNASSIGNED:
@@ -185,10 +199,27 @@ def _order_by(query: CaseloadQuery) -> list[Any]:
     descending = query.descending
     if query.sort == "age":  # ascending age = descending date of birth
         descending = not descending
-    ordered = [(k.desc() if descending else k.asc()).nulls_last() for k in keys[query.sort]]
+    ordered = [k.desc() if descending else k.asc() for k in keys[query.sort]]
+    if query.sort in NULLABLE_SORT_KEYS:  # NULLS LAST on a NOT NULL column stops index use
+        ordered = [k.nulls_last() for k in ordered]
     if query.sort != "name":
         ordered += [Patient.family_name, Patient.given_name]
     return [*ordered, Patient.id]
+
+
+def page_statement(
+    query: CaseloadQuery, now: datetime, *, offset: int, limit: int, nhs_index: bool = True
+) -> Select[Patient, str, str]:
+    """The SELECT of one page of patients (with practice and coordinator names)."""
+    return (
+        select(Patient, Practice.name, Coordinator.name)
+        .outerjoin(Practice, Practice.code == Patient.practice_code)
+        .outerjoin(Coordinator, Coordinator.id == Patient.coordinator_id)
+        .where(*_conditions(query, now, nhs_index=nhs_index))
+        .order_by(*_order_by(query))
+        .offset(max(offset, 0))
+        .limit(max(limit, 0))
+    )
 
 
 def search_caseload(
@@ -198,14 +229,9 @@ def search_caseload(
     conds = _conditions(query, now)
     base = select(Patient.id).outerjoin(Practice, Practice.code == Patient.practice_code)
     total = session.scalar(select(func.count()).select_from(base.where(*conds).subquery())) or 0
-    stmt = (
-        select(Patient, Practice.name, Coordinator.name)
-        .outerjoin(Practice, Practice.code == Patient.practice_code)
-        .outerjoin(Coordinator, Coordinator.id == Patient.coordinator_id)
-        .where(*conds)
-        .order_by(*_order_by(query))
-        .offset(max(offset, 0))
-        .limit(max(limit, 0))
+    # sorting every match would cost more than walking the name index in order
+    stmt = page_statement(
+        query, now, offset=offset, limit=limit, nhs_index=total <= NHS_INDEX_MAX_ROWS
     )
     found = session.execute(stmt).all()
     ids = [p.id for p, _, _ in found]
