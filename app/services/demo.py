@@ -15,6 +15,7 @@ batches, so 50,000 patients take a couple of minutes rather than hours.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -45,7 +46,7 @@ from app.services.demo_carers import plan_carers, write_carers
 from app.services.demo_mdt import write_team_mdts
 from app.services.demo_patients import Person, make_person, write_person
 from app.services.demo_referrals import write_referrals
-from app.services.demo_world import RowSink, Team, World
+from app.services.demo_world import Batch, BatchWriter, RowSink, Team, World, run_pipeline
 
 MAX_PATIENTS = 200_000
 CHUNK = 2_000  # patients generated and written together
@@ -106,7 +107,18 @@ def generate_demo(
 def _generate(
     session: Session, *, patients: int, seed: int, today: date, clock: Clock
 ) -> DemoSummary:
-    sink = RowSink(session, clock)
+    writer = BatchWriter(session, clock)
+
+    def produce(emit: Callable[[Batch], None]) -> tuple[World, int]:
+        return _produce(RowSink(emit), patients=patients, seed=seed, today=today)
+
+    w, open_clocks = run_pipeline(produce, writer.write)
+    return _summary(session, w, open_clocks, sum(writer.counts.values()))
+
+
+def _produce(sink: RowSink, *, patients: int, seed: int, today: date) -> tuple[World, int]:
+    """Generate every row (no database access here); returns the world and the clocks left
+    open at the start of ``today``."""
     w = World(sink, seed=seed, today=today, patients=patients)
     w.referral_statuses_due = list(REFERRAL_STATUSES)
     w.carer_states_due = list(CARER_ASSESSMENT_STATES)
@@ -133,7 +145,7 @@ def _generate(
     for team in w.teams:
         write_team_mdts(w, team, by_team[id(team)])
     sink.flush()
-    return _summary(session, w, open_clocks, sum(sink.counts.values()))
+    return w, open_clocks
 
 
 def _forced_endings(w: World, patients: int) -> dict[int, str]:

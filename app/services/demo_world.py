@@ -4,12 +4,15 @@ area and its teams, and a sink that writes rows (with their change-log ops) in b
 from __future__ import annotations
 
 import math
+import queue
 import random
+import threading
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
@@ -21,6 +24,7 @@ from app.models import Base, synced_models
 from app.services import demo_vocab as vocab
 from app.sync.changelog import record_bulk_inserts
 
+T = TypeVar("T")
 BATCH_ROWS = 10_000
 TOP_SHARE = 0.05  # the Enhanced tier: the most complex 5% of the population
 PATIENTS_PER_COORDINATOR = 70
@@ -39,34 +43,105 @@ def _at(day: date, minute: int) -> datetime:
     return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=LONDON).astimezone(UTC)
 
 
-class RowSink:
-    """Collects rows per table and writes them parents-first through the change log."""
+Batch = dict[str, list[dict[str, Any]]]  # table name -> rows
 
-    def __init__(self, session: Session, clock: Clock) -> None:
-        self.session = session
-        self.clock = clock
-        self.pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.counts: Counter[str] = Counter()
-        self._order = [m.__tablename__ for m in synced_models()]
+
+class RowSink:
+    """Collects the generated rows per table; ``flush`` hands them on as one batch."""
+
+    def __init__(self, emit: Callable[[Batch], None]) -> None:
+        self.pending: Batch = defaultdict(list)
+        self._emit = emit
 
     def add(self, table: str, row: dict[str, Any]) -> None:
         self.pending[table].append(row)
 
     def flush(self) -> None:
-        for name in self._order:
-            rows = self.pending.pop(name, None)
-            if not rows:
-                continue
+        if not self.pending:
+            return
+        batch, self.pending = dict(self.pending), defaultdict(list)
+        for rows in batch.values():
             # Id order keeps the inserts into the indexes local (ids are random UUIDs).
             rows.sort(key=lambda r: str(r["id"]))
+        self._emit(batch)
+
+
+class BatchWriter:
+    """Writes batches parents-first, every row with its op (record_bulk_inserts)."""
+
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session = session
+        self.clock = clock
+        self.counts: Counter[str] = Counter()
+        self._order = [m.__tablename__ for m in synced_models()]
+
+    def write(self, batch: Batch) -> None:
+        unknown = set(batch) - set(self._order)
+        if unknown:  # rows for a table that does not sync: a programming error
+            raise ValueError(f"not synced tables: {sorted(unknown)}")
+        for name in self._order:
+            rows = batch.get(name)
+            if not rows:
+                continue
             table: Table = Base.metadata.tables[name]
             for start in range(0, len(rows), BATCH_ROWS):
                 record_bulk_inserts(
                     self.session, self.clock, table, rows[start : start + BATCH_ROWS]
                 )
             self.counts[name] += len(rows)
-        if self.pending:  # a table that does not sync was given rows: a programming error
-            raise ValueError(f"not synced tables: {sorted(self.pending)}")
+
+
+class _Stopped(Exception):
+    """The writer failed; the generator stops at its next batch."""
+
+
+def run_pipeline(
+    produce: Callable[[Callable[[Batch], None]], T], write: Callable[[Batch], None]
+) -> T:
+    """Run ``produce`` on a helper thread while this thread writes the batches it emits, in
+    order. SQLite does its share of each write with the GIL released, so generating the next
+    batch overlaps with storing the last one. The session stays on this thread; errors on
+    either side are raised here."""
+    batches: queue.Queue[Batch | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def emit(batch: Batch) -> None:
+        while not stop.is_set():
+            try:
+                batches.put(batch, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+        raise _Stopped
+
+    def run() -> None:
+        try:
+            outcome["value"] = produce(emit)
+        except _Stopped:
+            pass
+        except BaseException as exc:  # handed to the writing thread
+            outcome["error"] = exc
+        finally:
+            while True:
+                try:
+                    batches.put(None, timeout=0.1)
+                    break
+                except queue.Full:
+                    if stop.is_set():
+                        break
+
+    worker = threading.Thread(target=run, name="demo-generator", daemon=True)
+    worker.start()
+    try:
+        while (batch := batches.get()) is not None:
+            write(batch)
+    finally:
+        stop.set()
+        worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -44,6 +44,7 @@ from app.models.mdt import MDT_ROLES
 from app.models.referral import REFERRAL_STATUSES
 from app.services import metrics
 from app.services.demo import DemoSummary, generate_demo
+from app.services.demo_world import Batch, run_pipeline
 from app.services.followup import open_clocks, refresh_followup_tasks
 from app.services.referrals import TRANSITIONS
 from app.services.tasks import local_due
@@ -392,3 +393,30 @@ def test_no_broken_references_and_every_task_kind_in_use(s: Session) -> None:
         assert t.created_at <= AS_OF
         local = t.due_at.astimezone(LONDON)
         assert local.tzinfo is not None
+
+
+# --- the generate/write pipeline -----------------------------------------------------------
+
+
+def test_batches_are_written_in_order_and_failures_on_either_side_surface() -> None:
+    def produce(emit: Callable[[Batch], None]) -> int:
+        for n in range(50):
+            emit({"patients": [{"id": str(n)}]})
+        return 50
+
+    written: list[str] = []
+    assert run_pipeline(produce, lambda b: written.append(b["patients"][0]["id"])) == 50
+    assert written == [str(n) for n in range(50)]
+
+    def broken(emit: Callable[[Batch], None]) -> int:
+        emit({})
+        raise RuntimeError("generator failed")
+
+    with pytest.raises(RuntimeError, match="generator failed"):
+        run_pipeline(broken, lambda b: None)
+
+    def disk_full(batch: Batch) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):  # and the generator does not hang
+        run_pipeline(produce, disk_full)
