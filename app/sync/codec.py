@@ -20,9 +20,55 @@ def canonical_json(value: Any) -> str:
     return _CANONICAL.encode(value)
 
 
-def synced_columns(table: Table) -> list[Column[Any]]:
+_SYNCED_COLUMNS: dict[str, tuple[Column[Any], ...]] = {}
+
+
+def synced_columns(table: Table) -> tuple[Column[Any], ...]:
     """The columns that travel in ops (all but ``id`` and those marked local)."""
-    return [c for c in table.columns if c.name != "id" and not c.info.get("local")]
+    cols = _SYNCED_COLUMNS.get(table.name)
+    if cols is None:
+        cols = tuple(c for c in table.columns if c.name != "id" and not c.info.get("local"))
+        _SYNCED_COLUMNS[table.name] = cols
+    return cols
+
+
+def _as_datetime(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _as_date(value: Any) -> date:
+    return date.fromisoformat(str(value))
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+_DECODERS: dict[str, tuple[tuple[str, Any], ...]] = {}
+
+
+def column_decoders(table: Table) -> tuple[tuple[str, Any], ...]:
+    """(column name, converter) pairs turning JSON values back into column values."""
+    found = _DECODERS.get(table.name)
+    if found is None:
+        pairs = []
+        for col in synced_columns(table):
+            ctype = col.type
+            if isinstance(ctype, UTCDateTime | DateTime):
+                fn: Any = _as_datetime
+            elif isinstance(ctype, Date):
+                fn = _as_date
+            elif isinstance(ctype, Boolean):
+                fn = bool
+            elif isinstance(ctype, Integer):
+                fn = int
+            elif isinstance(ctype, Float):
+                fn = float
+            else:
+                fn = _same
+            pairs.append((col.name, fn))
+        found = _DECODERS[table.name] = tuple(pairs)
+    return found
 
 
 def encode_value(column: Column[Any], value: Any) -> Any:

@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -25,7 +25,7 @@ from app.core.errors import BundleError
 from app.models import Base, LocalState, Op, Patient, Setting, Task, synced_models
 from app.sync.codec import canonical_json
 from app.sync.hlc import Hlc, observe
-from app.sync.state import materialise
+from app.sync.state import OpRow, materialise
 
 FUTURE_LIMIT = timedelta(hours=24)
 PENDING_KEY = "sync.pending_records"
@@ -177,8 +177,9 @@ def merge_ops(session: Session, ops: Sequence[dict[str, Any]], *, clock: Clock) 
                 "held_back": is_future,
             }
         )
+    known = _ops_of_new_records(session, fresh, seen)
     if fresh:
-        session.execute(Op.__table__.insert(), fresh)  # type: ignore[attr-defined]
+        _insert_ops(session, fresh)
     released = _release_held_back(session, limit_ms)
     if max_hlc is not None:
         state = session.get_one(LocalState, 1)
@@ -187,7 +188,7 @@ def merge_ops(session: Session, ops: Sequence[dict[str, Any]], *, clock: Clock) 
     keys = {(o["table_name"], o["record_id"]) for o in fresh if not o["held_back"]}
     keys |= released
     keys |= _pending(session)
-    pending = materialise(session, sorted(keys), now=now)
+    pending = materialise(session, sorted(keys), now=now, known_ops=known)
     _set_pending(session, pending)
     flagged = flag_duplicate_nhs_numbers(session, [r for t, r in keys if t == "patients"], now=now)
     session.flush()
@@ -205,6 +206,56 @@ def merge_ops(session: Session, ops: Sequence[dict[str, Any]], *, clock: Clock) 
         gaps=tuple(find_gaps(session, by_device)),
         duplicates_flagged=flagged,
     )
+
+
+def _ops_of_new_records(
+    session: Session, fresh: list[dict[str, Any]], received: dict[str, dict[str, Any]]
+) -> dict[tuple[str, str], list[OpRow]]:
+    """For records this laptop had no op of before, their ops are exactly the fresh ones: hand
+    them to materialise so a large import does not read them back from the database."""
+    by_table: dict[str, set[str]] = {}
+    for row in fresh:
+        if not row["held_back"]:
+            by_table.setdefault(row["table_name"], set()).add(row["record_id"])
+    had: set[tuple[str, str]] = set()
+    for tname, rids in by_table.items():
+        ordered = sorted(rids)
+        for start in range(0, len(ordered), 900):
+            chunk = ordered[start : start + 900]
+            had.update(
+                (tname, rid)
+                for rid in session.scalars(
+                    select(Op.record_id)
+                    .where(Op.table_name == tname, Op.record_id.in_(chunk))
+                    .distinct()
+                )
+            )
+    known: dict[tuple[str, str], list[OpRow]] = {}
+    for row in fresh:
+        key = (row["table_name"], row["record_id"])
+        if row["held_back"] or key in had:
+            continue
+        op = received[row["op_id"]]
+        known.setdefault(key, []).append(
+            OpRow(op["op_id"], op["device_id"], op["hlc"], op["kind"], op["fields"], op["parents"])
+        )
+    return known
+
+
+def _insert_ops(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Bulk insert through the driver (the ORM's per-row overhead dominates large imports)."""
+    cols = list(rows[0])
+    stored = []
+    for row in rows:
+        values = dict(row)
+        values["received_at"] = (
+            row["received_at"].astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+        )
+        values["exported"] = int(row["exported"])
+        values["held_back"] = int(row["held_back"])
+        stored.append(tuple(values[c] for c in cols))
+    sql = f"INSERT INTO ops ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+    session.connection().exec_driver_sql(sql, stored)
 
 
 def _release_held_back(session: Session, limit_ms: int) -> set[tuple[str, str]]:
@@ -261,41 +312,50 @@ def duplicate_task_id(a: str, b: str) -> str:
 def flag_duplicate_nhs_numbers(
     session: Session, patient_ids: Sequence[str], *, now: datetime
 ) -> int:
-    """A possible-duplicate task for every other record with the same NHS number."""
-    if not patient_ids:
-        return 0
+    """A possible-duplicate task for every other record with the same NHS number (the task id
+    and its values derive from the pair, so every laptop raises the same task)."""
     flagged = 0
     for start in range(0, len(patient_ids), 500):
-        chunk = patient_ids[start : start + 500]
-        rows = session.execute(
-            select(Patient.id, Patient.nhs_number, Patient.created_at).where(Patient.id.in_(chunk))
-        ).all()
-        for pid, nhs, created in rows:
-            for other_id, other_created in session.execute(
-                select(Patient.id, Patient.created_at).where(
-                    Patient.nhs_number == nhs, Patient.id != pid
-                )
-            ):
-                task_id = duplicate_task_id(pid, other_id)
-                if session.get(Task, task_id) is not None:
+        chunk = list(patient_ids[start : start + 500])
+        same_number = select(Patient.nhs_number).where(Patient.id.in_(chunk))
+        groups: dict[str, list[tuple[str, datetime]]] = {}
+        for pid, nhs, created in session.execute(
+            select(Patient.id, Patient.nhs_number, Patient.created_at).where(
+                Patient.nhs_number.in_(same_number)
+            )
+        ):
+            groups.setdefault(nhs, []).append((pid, created))
+        mine = set(chunk)
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            for pid, created in members:
+                if pid not in mine:
                     continue
-                newer = max((created, pid), (other_created, other_id))
-                older_id = other_id if newer[1] == pid else pid
-                session.add(
-                    Task(
-                        id=task_id,
-                        kind="possible_duplicate",
-                        title="Possible duplicate patient record: same NHS number on two records",
-                        patient_id=newer[1],
-                        due_at=newer[0] + timedelta(days=1),
-                        status="open",
-                        source_table="patients",
-                        source_id=newer[1],
-                        notes=f"Other record: {older_id}. Check and merge by hand if the same "
-                        "person; never merged automatically.",
-                        created_at=newer[0],
+                for other_id, other_created in members:
+                    if other_id == pid:
+                        continue
+                    task_id = duplicate_task_id(pid, other_id)
+                    if session.get(Task, task_id) is not None:
+                        continue
+                    newer_created, newer_id = max((created, pid), (other_created, other_id))
+                    older_id = other_id if newer_id == pid else pid
+                    session.add(
+                        Task(
+                            id=task_id,
+                            kind="possible_duplicate",
+                            title="Possible duplicate patient record: same NHS number on two "
+                            "records",
+                            patient_id=newer_id,
+                            due_at=newer_created + timedelta(days=1),
+                            status="open",
+                            source_table="patients",
+                            source_id=newer_id,
+                            notes=f"Other record: {older_id}. Check and merge by hand if the "
+                            "same person; never merged automatically.",
+                            created_at=newer_created,
+                        )
                     )
-                )
-                session.flush()
-                flagged += 1
+                    session.flush()
+                    flagged += 1
     return flagged

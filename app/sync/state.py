@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import Conflict, Op, synced_models
-from app.sync.codec import canonical_json, decode_value, synced_columns, table_for
+from app.sync.codec import canonical_json, column_decoders, synced_columns, table_for
 
 DELETED_FIELD = "_deleted"
 
@@ -68,6 +68,15 @@ def field_heads(ops: Sequence[OpRow], field_names: Iterable[str]) -> dict[str, l
 
 def resolve_record(table: Table, ops: Sequence[OpRow]) -> RecordState:
     columns = synced_columns(table)
+    if len(ops) == 1 and ops[0].kind == "put" and not ops[0].parents:
+        # the common case: a record written once (fast path, same result as below)
+        fields = ops[0].fields
+        return RecordState(
+            exists=True,
+            complete=all(c.nullable or c.name in fields for c in columns),
+            values={c.name: fields.get(c.name) for c in columns},
+            conflicts={},
+        )
     names = [c.name for c in columns]
     heads = field_heads(ops, names)
     exists = any(o.kind == "put" for hs in heads.values() for o in hs)
@@ -106,13 +115,19 @@ def current_heads(session: Session, table_name: str, record_id: str) -> dict[str
 
 def row_values(table: Table, record_id: str, state: RecordState) -> dict[str, Any]:
     row: dict[str, Any] = {"id": record_id}
-    for col in synced_columns(table):
-        row[col.name] = decode_value(col, state.values.get(col.name))
+    values = state.values
+    for name, convert in column_decoders(table):
+        value = values.get(name)
+        row[name] = None if value is None else convert(value)
     return row
 
 
 def materialise(
-    session: Session, keys: Iterable[tuple[str, str]], *, now: datetime
+    session: Session,
+    keys: Iterable[tuple[str, str]],
+    *,
+    now: datetime,
+    known_ops: dict[tuple[str, str], list[OpRow]] | None = None,
 ) -> list[tuple[str, str]]:
     """Re-derive the rows of the given (table, record id) pairs from their ops.
 
@@ -127,7 +142,7 @@ def materialise(
         for c in session.scalars(select(Conflict).where(Conflict.field == DELETED_FIELD))
     }
     while True:
-        pending, missing = _materialise_once(session, wanted, now=now)
+        pending, missing = _materialise_once(session, wanted, now=now, known_ops=known_ops)
         extra = {
             key
             for key in missing
@@ -141,81 +156,139 @@ def materialise(
         wanted |= extra
 
 
+CHUNK = 900  # stays under SQLite's bound-parameter limit
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), CHUNK):
+        yield items[i : i + CHUNK]
+
+
+def load_ops(
+    session: Session, table_name: str, record_ids: Sequence[str]
+) -> dict[str, list[OpRow]]:
+    """The applicable (not held back) ops of many records of one table, in a few queries."""
+    out: dict[str, list[OpRow]] = {rid: [] for rid in record_ids}
+    loads = json.loads
+    for chunk in _chunks(record_ids):
+        for op_id, device_id, hlc, kind, fields, parents, rid in session.execute(
+            select(
+                Op.op_id, Op.device_id, Op.hlc, Op.kind, Op.fields, Op.parents, Op.record_id
+            ).where(
+                Op.table_name == table_name,
+                Op.record_id.in_(chunk),
+                Op.held_back.is_(False),
+            )
+        ):
+            out[rid].append(OpRow(op_id, device_id, hlc, kind, loads(fields), loads(parents)))
+    return out
+
+
+def _present_ids(session: Session, column: Any, ids: set[str]) -> set[str]:
+    """Which of ``ids`` exist in the referenced ``column``."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted(ids)):
+        found.update(session.scalars(select(column).where(column.in_(chunk))))
+    return found
+
+
 def _materialise_once(
-    session: Session, keys: Iterable[tuple[str, str]], *, now: datetime
+    session: Session,
+    keys: Iterable[tuple[str, str]],
+    *,
+    now: datetime,
+    known_ops: dict[tuple[str, str], list[OpRow]] | None = None,
 ) -> tuple[list[tuple[str, str]], set[tuple[str, str]]]:
-    by_table: dict[str, set[str]] = {}
-    for t, r in keys:
-        by_table.setdefault(t, set()).add(r)
-    order = [m.__tablename__ for m in synced_models()]
-    states: dict[tuple[str, str], RecordState] = {}
+    """One pass over the wanted records, batched per table (no per-record queries except for
+    deletions, which are rare)."""
+    by_table: dict[str, list[str]] = {}
+    for tkey, rkey in keys:
+        by_table.setdefault(tkey, []).append(rkey)
+    order = [m.__tablename__ for m in synced_models() if m.__tablename__ in by_table]
+    states: dict[str, dict[str, RecordState]] = {}
     for tname in order:
-        for rid in sorted(by_table.get(tname, ())):
-            ops = [
-                OpRow.from_model(o)
-                for o in session.scalars(
-                    select(Op).where(
-                        Op.table_name == tname, Op.record_id == rid, Op.held_back.is_(False)
-                    )
-                )
-            ]
-            states[(tname, rid)] = resolve_record(table_for(tname), ops)
-    pending: list[tuple[str, str]] = []
-    missing: set[tuple[str, str]] = set()
-    for tname in order:  # parents first: a kept parent lets its children show
+        rids = sorted(set(by_table[tname]))
         table = table_for(tname)
-        for rid in sorted(by_table.get(tname, ())):
-            st = states[(tname, rid)]
+        known = known_ops or {}
+        grouped = load_ops(session, tname, [r for r in rids if (tname, r) not in known])
+        grouped.update({r: known[(tname, r)] for r in rids if (tname, r) in known})
+        states[tname] = {rid: resolve_record(table, grouped[rid]) for rid in rids}
+    for tname in order:  # a record deleted elsewhere but still referred to stays
+        for rid, st in states[tname].items():
             if not st.exists and has_live_referrers(session, tname, rid):
-                states[(tname, rid)] = kept_after_delete(st)
-    for tname in reversed(order):
+                states[tname][rid] = kept_after_delete(st)
+    for tname in reversed(order):  # deletions, children first
         table = table_for(tname)
-        for rid in sorted(by_table.get(tname, ())):
-            if states[(tname, rid)].exists:
+        for rid, st in sorted(states[tname].items()):
+            if st.exists:
                 continue
             try:
                 with session.begin_nested():
                     session.execute(delete(table).where(table.c.id == rid))
             except IntegrityError:  # pragma: no cover - has_live_referrers keeps these
-                states[(tname, rid)] = kept_after_delete(states[(tname, rid)])
-    for tname in order:
+                states[tname][rid] = kept_after_delete(st)
+    _store_conflicts_bulk(session, states, now=now)
+    pending: list[tuple[str, str]] = []
+    missing: set[tuple[str, str]] = set()
+    for tname in order:  # upserts, parents first
         table = table_for(tname)
-        for rid in sorted(by_table.get(tname, ())):
-            st = states[(tname, rid)]
-            _store_conflicts(session, tname, rid, st, now=now)
+        rows: list[dict[str, Any]] = []
+        for rid, st in sorted(states[tname].items()):
             if not st.exists:
                 continue
             if not st.complete:
                 pending.append((tname, rid))
                 continue
-            row = row_values(table, rid, st)
-            absent = _missing_references(session, table, row)
-            if absent:
-                pending.append((tname, rid))
-                missing.update(absent)
+            rows.append(row_values(table, rid, st))
+        for fk in table.foreign_keys:
+            col = fk.parent.name
+            wanted = {str(r[col]) for r in rows if r.get(col) is not None}
+            if not wanted:
                 continue
-            stmt = sqlite_insert(table).values(**row)
+            target: Table = fk.column.table
+            present = _present_ids(session, fk.column, wanted)
+            kept = []
+            for row in rows:
+                value = row.get(col)
+                if value is None or value in present:
+                    kept.append(row)
+                else:
+                    pending.append((tname, row["id"]))
+                    missing.add((target.name, str(value)))
+            rows = kept
+        if rows:
+            stmt = sqlite_insert(table)
             stmt = stmt.on_conflict_do_update(
-                index_elements=[table.c.id], set_={k: v for k, v in row.items() if k != "id"}
+                index_elements=[table.c.id],
+                set_={c.name: stmt.excluded[c.name] for c in synced_columns(table)},
             )
-            session.execute(stmt)
+            for start in range(0, len(rows), 5000):
+                session.execute(stmt, rows[start : start + 5000])
     return pending, missing
 
 
-def _missing_references(
-    session: Session, table: Table, row: dict[str, Any]
-) -> list[tuple[str, str]]:
-    """The (table, id) targets of ``row``'s foreign keys that are not (yet) present here."""
-    absent: list[tuple[str, str]] = []
-    for fk in table.foreign_keys:
-        value = row.get(fk.parent.name)
-        if value is None:
-            continue
-        target = fk.column
-        found = session.execute(select(target).where(target == value).limit(1)).first()
-        if found is None:
-            absent.append((target.table.name, str(value)))
-    return absent
+def _store_conflicts_bulk(
+    session: Session, states: dict[str, dict[str, RecordState]], *, now: datetime
+) -> None:
+    for tname, by_id in states.items():
+        rids = sorted(by_id)
+        for chunk in _chunks(rids):
+            session.execute(
+                delete(Conflict).where(Conflict.table_name == tname, Conflict.record_id.in_(chunk))
+            )
+        rows = [
+            {
+                "table_name": tname,
+                "record_id": rid,
+                "field": fname,
+                "head_op_ids": json.dumps(op_ids),
+                "detected_at": now,
+            }
+            for rid in rids
+            for fname, op_ids in by_id[rid].conflicts.items()
+        ]
+        if rows:
+            session.execute(insert(Conflict), rows)
 
 
 def kept_after_delete(st: RecordState) -> RecordState:
