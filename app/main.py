@@ -16,9 +16,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parsed = build_parser().parse_args(args)
     if parsed.smoke_test:
         return smoke_test()
+    _start_logging(parsed.data_dir)
     if parsed.command is None:
         return gui_main(data_dir=parsed.data_dir)
-    return run(args)
+    code = run(args)
+    if code == 0 and parsed.command == "demo" and parsed.open:
+        return gui_main(data_dir=parsed.data_dir)
+    return code
+
+
+def _start_logging(data_dir: str | None) -> None:
+    """A rotating, redacted log file in the data folder's logs/ (record ids only)."""
+    from app.core.logs import setup_logging
+    from app.core.paths import resolve_paths
+
+    log_dir = resolve_paths(data_dir).log_dir
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        setup_logging(log_dir)
+    except OSError:  # a read-only or full disk must not stop the app; it reports elsewhere
+        pass
 
 
 def gui_main(data_dir: str | None = None) -> int:
@@ -41,10 +58,12 @@ def smoke_test() -> int:
 
     from app.context import open_context
     from app.core.paths import AppPaths
+    from app.core.secrets import MemorySecretStore
     from app.reports.smoke import render_smoke_pdf
 
     with tempfile.TemporaryDirectory(prefix="carecoord-smoke-") as tmp:
-        ctx = open_context(AppPaths(Path(tmp)))
+        # keys in memory: the smoke test must run on machines without a keyring or passphrase
+        ctx = open_context(AppPaths(Path(tmp)), secrets=MemorySecretStore())
         try:
             backend = type(keyring.get_keyring()).__module__
             pages = render_smoke_pdf(Path(tmp) / "smoke.pdf")

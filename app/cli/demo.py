@@ -6,10 +6,13 @@ from __future__ import annotations
 import argparse
 import time
 
+from sqlalchemy import func, select
+
 from app.cli.common import add_handler, echo
 from app.context import AppContext
 from app.core.timeutil import to_local
 from app.core.validation import parse_date
+from app.models import Patient
 from app.services.demo import DemoSummary, generate_demo
 
 DEFAULT_PATIENTS = 400
@@ -42,10 +45,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="YYYY-MM-DD",
         help="the demo's today; its activity stops at 00:00 that day (default: today)",
     )
+    p.add_argument(
+        "--open",
+        action="store_true",
+        help="then open the desktop app on this data folder (if the folder already holds a "
+        "team, just open it)",
+    )
     add_handler(p, _run)
 
 
 def _run(args: argparse.Namespace, ctx: AppContext) -> int:
+    if args.open:
+        with ctx.db.read() as session:
+            existing = session.scalar(select(func.count()).select_from(Patient)) or 0
+        if existing:
+            echo(f"This data folder already holds a team ({existing:,} patients); opening it.")
+            return 0
     if args.today is None:
         today = to_local(ctx.clock.now()).date()
     else:

@@ -71,3 +71,27 @@ def test_db_check_and_backup(
     assert run(["--data-dir", str(data_dir), "db", "backup", "--out", str(out)], clock=clock) == 0
     assert out.exists() and out.stat().st_size > 0
     assert run(["--data-dir", str(data_dir), "db", "backup", "--out", str(out)], clock=clock) == 1
+
+
+def test_demo_open_on_a_folder_with_a_team_just_opens_it(
+    data_dir: Path, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["--data-dir", str(data_dir), "demo", "--patients", "30"]
+    assert run(base, clock=clock) == 0
+    capsys.readouterr()
+    assert run([*base, "--open"], clock=clock) == 0
+    assert "already holds a team (30 patients); opening it" in capsys.readouterr().out
+    assert run(base, clock=clock) == 1  # without --open a second demo is refused
+
+
+def test_main_opens_the_app_after_demo_open(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.main as entry
+
+    opened: list[str | None] = []
+    monkeypatch.setattr(entry, "_start_logging", lambda data_dir: None)
+    monkeypatch.setattr("app.cli.main.run", lambda args, clock=None: 0)
+    monkeypatch.setattr(entry, "gui_main", lambda data_dir=None: opened.append(data_dir) or 0)
+    assert entry.main(["--data-dir", str(data_dir), "demo", "--open"]) == 0
+    assert opened == [str(data_dir)]
