@@ -79,6 +79,7 @@ class ImportRefused(ValidationError):
     """The file had invalid rows and --skip-invalid was not given: nothing was written."""
 
     def __init__(self, file_name: str, problems: Sequence[RowProblem]) -> None:
+        problems = sorted(problems, key=lambda p: p.line)  # stable: columns keep their order
         lines = sorted({p.line for p in problems})
         head = (
             f"{file_name}: {len(lines)} invalid row{'s' if len(lines) != 1 else ''}, "
