@@ -207,6 +207,15 @@ def _order_by(query: CaseloadQuery) -> list[Any]:
     return [*ordered, Patient.id]
 
 
+def count_statement(query: CaseloadQuery, now: datetime) -> Select[int]:
+    """The SELECT of how many patients match (the practice is joined only for a sub-locality
+    filter, so a name or NHS-number filter is counted from its index alone)."""
+    base = select(Patient.id)
+    if query.sub_locality:
+        base = base.outerjoin(Practice, Practice.code == Patient.practice_code)
+    return select(func.count()).select_from(base.where(*_conditions(query, now)).subquery())
+
+
 def page_statement(
     query: CaseloadQuery, now: datetime, *, offset: int, limit: int, nhs_index: bool = True
 ) -> Select[Patient, str, str]:
@@ -226,9 +235,7 @@ def search_caseload(
     session: Session, *, query: CaseloadQuery, offset: int, limit: int, now: datetime
 ) -> CaseloadPage:
     """One page of the caseload, filtered and sorted in SQL, with the total that match."""
-    conds = _conditions(query, now)
-    base = select(Patient.id).outerjoin(Practice, Practice.code == Patient.practice_code)
-    total = session.scalar(select(func.count()).select_from(base.where(*conds).subquery())) or 0
+    total = session.scalar(count_statement(query, now)) or 0
     # sorting every match would cost more than walking the name index in order
     stmt = page_statement(
         query, now, offset=offset, limit=limit, nhs_index=total <= NHS_INDEX_MAX_ROWS
