@@ -9,7 +9,7 @@ referrals in every status, fortnightly MDTs, and the task queue those leave behi
 Deterministic: the same ``seed`` and ``today`` give the same records (ids included), whatever
 the wall clock says; only the change log's own bookkeeping comes from ``clock``. Every record
 is written with its change-log op through :func:`app.sync.changelog.record_bulk_inserts`, in
-batches, so 50,000 patients take a couple of minutes rather than hours.
+batches of plain rows (no ORM objects), while a helper thread generates the next batch.
 """
 
 from __future__ import annotations
@@ -80,9 +80,19 @@ class DemoSummary:
 
 
 def generate_demo(
-    session: Session, *, patients: int, seed: int, today: date, clock: Clock
+    session: Session,
+    *,
+    patients: int,
+    seed: int,
+    today: date,
+    clock: Clock,
+    progress: Callable[[int, int], None] | None = None,
 ) -> DemoSummary:
-    """Fill an empty database with a demo team; refused if any patient is already there."""
+    """Fill an empty database with a demo team; refused if any patient is already there.
+
+    ``progress(patients_written, patients)`` is called on this thread after each batch; an
+    exception raised from it cancels the demo (the unit of work then rolls everything back).
+    """
     if not 1 <= patients <= MAX_PATIENTS:
         raise ValidationError(
             f"A demo team needs between 1 and {MAX_PATIENTS:,} patients, not {patients:,}.",
@@ -99,20 +109,33 @@ def generate_demo(
     cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
     connection.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
     try:
-        return _generate(session, patients=patients, seed=seed, today=today, clock=clock)
+        return _generate(
+            session, patients=patients, seed=seed, today=today, clock=clock, progress=progress
+        )
     finally:
         connection.exec_driver_sql(f"PRAGMA cache_size={int(cache_size or -2000)}")
 
 
 def _generate(
-    session: Session, *, patients: int, seed: int, today: date, clock: Clock
+    session: Session,
+    *,
+    patients: int,
+    seed: int,
+    today: date,
+    clock: Clock,
+    progress: Callable[[int, int], None] | None,
 ) -> DemoSummary:
     writer = BatchWriter(session, clock)
 
     def produce(emit: Callable[[Batch], None]) -> tuple[World, int]:
         return _produce(RowSink(emit), patients=patients, seed=seed, today=today)
 
-    w, open_clocks = run_pipeline(produce, writer.write)
+    def write(batch: Batch) -> None:
+        writer.write(batch)
+        if progress is not None:
+            progress(writer.counts["patients"], patients)
+
+    w, open_clocks = run_pipeline(produce, write)
     return _summary(session, w, open_clocks, sum(writer.counts.values()))
 
 

@@ -129,6 +129,31 @@ def test_a_database_with_patients_is_refused_and_left_alone(
         assert session.scalar(select(text("count(*)")).select_from(Op)) == ops
 
 
+def test_progress_is_reported_and_raising_from_it_cancels(
+    ctx: AppContext, clock: FixedClock
+) -> None:
+    seen: list[tuple[int, int]] = []
+    with ctx.db.write() as session:
+        generate_demo(
+            session,
+            patients=30,
+            seed=2,
+            today=TODAY,
+            clock=clock,
+            progress=lambda *a: seen.append(a),
+        )
+        session.rollback()
+    assert seen[-1] == (20, 20) and all(total == 20 for _, total in seen)
+
+    def cancel(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt), ctx.db.write() as session:
+        generate_demo(session, patients=20, seed=2, today=TODAY, clock=clock, progress=cancel)
+    with ctx.db.read() as session:
+        assert session.scalar(select(text("count(*)")).select_from(Patient)) == 0
+
+
 def test_a_team_needs_at_least_one_patient(ctx: AppContext, clock: FixedClock) -> None:
     with pytest.raises(ValidationError, match="between 1 and"), ctx.db.write() as session:
         generate_demo(session, patients=0, seed=1, today=TODAY, clock=clock)
