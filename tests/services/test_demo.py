@@ -136,7 +136,7 @@ def test_progress_is_reported_and_raising_from_it_cancels(
     with ctx.db.write() as session:
         generate_demo(
             session,
-            patients=30,
+            patients=20,
             seed=2,
             today=TODAY,
             clock=clock,
