@@ -11,6 +11,10 @@ Opening a data folder (:func:`open_context`) is where data safety happens:
    or the previous process died with the database open; a damaged database raises
    :class:`~app.db.integrity.DamagedDatabaseError` naming the latest good backup;
 4. migrations run after a backup; a daily backup is made when the last is over 24 hours old.
+
+On a large database the checks and the daily backup would hold the window back for minutes:
+what does not fit in a few seconds is left in ``ctx.maintenance_due`` for
+:func:`run_maintenance`, which the desktop app runs in the background.
 """
 
 from __future__ import annotations
@@ -46,12 +50,11 @@ from app.db.integrity import (
     claim_open_marker,
     damaged_message,
     database_created,
-    full_check,
     full_check_due,
     other_processes_open,
-    quick_check,
     record_created,
     record_full_check,
+    run_check,
 )
 from app.db.migrate import upgrade_to_head
 from app.db.unit_of_work import Database
@@ -60,6 +63,16 @@ from app.sync import changelog
 log = logging.getLogger(__name__)
 
 PASSPHRASE_ENV = "CARECOORD_PASSPHRASE"
+# Start-up must stay quick on a large database (a 50,000-patient team with a year of work is
+# over a gigabyte, and reading it all through SQLCipher takes a minute or more): only a file
+# up to STARTUP_CHECK_MAX_BYTES is checked before the window opens, within
+# STARTUP_CHECK_SECONDS; a full check that does not fit, and the daily backup of a file over
+# INLINE_BACKUP_MAX_BYTES, wait for run_maintenance (in the background).
+STARTUP_CHECK_SECONDS = 2.0
+STARTUP_CHECK_MAX_BYTES = 64 * 1024 * 1024
+INLINE_BACKUP_MAX_BYTES = 64 * 1024 * 1024
+FULL_CHECK = "full check"
+DAILY_BACKUP = "daily backup"
 PassphraseProvider = Callable[[], str]
 
 
@@ -75,6 +88,8 @@ class AppContext:
     in_memory: bool = False
     warnings: list[str] = field(default_factory=list)
     """Things the user should hear about that did not stop the start (e.g. a failed backup)."""
+    maintenance_due: list[str] = field(default_factory=list)
+    """Start-up work left for :func:`run_maintenance`: FULL_CHECK, DAILY_BACKUP."""
     marker: OpenMarker | None = field(default=None, repr=False)
 
     def close(self) -> None:
@@ -129,27 +144,76 @@ def _open_store(
     )
 
 
-def _check_database(paths: AppPaths, key: DatabaseKey, marker: OpenMarker, clock: Clock) -> None:
-    full = marker.unclean_shutdown or full_check_due(paths.data_dir, clock.now())
+def _database_bytes(paths: AppPaths) -> int:
+    wal = paths.db_path.with_name(paths.db_path.name + "-wal")
+    return sum(p.stat().st_size for p in (paths.db_path, wal) if p.exists())
+
+
+def _damaged(paths: AppPaths, key: DatabaseKey | None, problems: list[str]) -> DamagedDatabaseError:
+    log.error("integrity check failed: %d problem(s)", len(problems))
+    latest = latest_good_backup(paths.backups_dir, key)
+    return DamagedDatabaseError(
+        damaged_message(paths.db_path.name, problems, latest), latest_backup=latest
+    )
+
+
+def _check_database(
+    paths: AppPaths,
+    key: DatabaseKey | None,
+    marker: OpenMarker | None,
+    clock: Clock,
+    *,
+    full: bool,
+    budget_seconds: float | None,
+) -> bool:
+    """Run the check; True when it finished (False: out of time, nothing concluded).
+
+    Raises DamagedDatabaseError when it finds a problem, StorageError when locked.
+    """
     conn = encryption.connect(paths.db_path, key)
     try:
-        problems = full_check(conn) if full else quick_check(conn)
+        problems = run_check(conn, full=full, budget_seconds=budget_seconds)
     except encryption.dbapi.Error as exc:
         if encryption.is_locked(exc):
             raise StorageError(encryption.LOCKED_MESSAGE) from exc
-        problems = [str(exc)]
+        raise
     finally:
         conn.close()
-    if problems:
-        log.error("integrity check failed: %d problem(s)", len(problems))
-        latest = latest_good_backup(paths.backups_dir, key)
-        raise DamagedDatabaseError(
-            damaged_message(paths.db_path.name, problems, latest), latest_backup=latest
+    if problems is None:
+        log.info(
+            "%s check left for later: not enough time at start-up", "full" if full else "quick"
         )
+        return False
+    if problems:
+        raise _damaged(paths, key, problems)
     if full:
         log.info("full integrity check passed")
         record_full_check(paths.data_dir, clock.now())
-        marker.forget_stale()
+        if marker is not None:
+            marker.forget_stale()
+    return True
+
+
+def run_maintenance(ctx: AppContext) -> list[str]:
+    """Do what start-up left for later (``ctx.maintenance_due``): the full integrity check,
+    the daily backup. Meant for a background worker once the window is up; uses its own
+    connections. Returns warnings for the user; raises DamagedDatabaseError when the check
+    finds a problem (the file is left untouched)."""
+    warnings: list[str] = []
+    if ctx.in_memory:
+        return warnings
+    if FULL_CHECK in ctx.maintenance_due:
+        _check_database(
+            ctx.paths, ctx.db_key, ctx.marker, ctx.clock, full=True, budget_seconds=None
+        )
+        ctx.maintenance_due.remove(FULL_CHECK)
+    if DAILY_BACKUP in ctx.maintenance_due:
+        try:
+            backup_before(ctx, "daily")
+        except StorageError as exc:
+            warnings.append(f"The daily backup was not made: {exc}")
+        ctx.maintenance_due.remove(DAILY_BACKUP)
+    return warnings
 
 
 def open_context(
@@ -158,12 +222,20 @@ def open_context(
     clock: Clock | None = None,
     passphrase_provider: PassphraseProvider | None = None,
     secrets: SecretStore | None = None,
+    check_budget: float | None = None,
 ) -> AppContext:
     """Open (creating if needed) the data folder ``paths``: keys, checks, migration, backups.
 
     ``passphrase_provider`` is asked only when the key file is used (no OS keyring); the
     default reads ``CARECOORD_PASSPHRASE`` or prompts on the terminal. ``secrets`` replaces
     the secret store altogether (tests, the smoke test).
+
+    The start-up check (quick, or full when a week has passed or after an unclean shutdown)
+    gets ``check_budget`` seconds (``math.inf``: unlimited); by default
+    :data:`STARTUP_CHECK_SECONDS` for a database up to :data:`STARTUP_CHECK_MAX_BYTES`, none
+    for a bigger one. A full check that does not fit, and the daily backup of a database over
+    :data:`INLINE_BACKUP_MAX_BYTES`, are listed in ``ctx.maintenance_due`` for
+    :func:`run_maintenance` (the desktop app runs it in the background once its window is up).
     """
     from app.services.reference import seed_reference_data
 
@@ -191,10 +263,18 @@ def open_context(
                 backups_dir=paths.backups_dir,
                 backup_name=backup_name(clock.now(), "pre-encryption"),
             )
+        maintenance: list[str] = []
         if fresh:
             record_created(paths.data_dir, clock.now())
         else:
-            _check_database(paths, key, marker, clock)
+            full = marker.unclean_shutdown or full_check_due(paths.data_dir, clock.now())
+            budget = check_budget
+            if budget is None:  # big files are not checked before the window opens
+                small = _database_bytes(paths) <= STARTUP_CHECK_MAX_BYTES
+                budget = STARTUP_CHECK_SECONDS if small else 0.0
+            finished = _check_database(paths, key, marker, clock, full=full, budget_seconds=budget)
+            if full and not finished:
+                maintenance.append(FULL_CHECK)
         db_engine = make_engine(
             paths.db_path, creator=connector(paths.db_path, key), module=encryption.dbapi
         )
@@ -207,13 +287,16 @@ def open_context(
         )
         created = database_created(paths.data_dir)
         if not fresh and daily_backup_due(paths.backups_dir, clock.now(), created=created):
-            try:
-                backup_database(
-                    db_engine, paths.backups_dir, reason="daily", key=key, now=clock.now()
-                )
-            except StorageError as exc:  # the user can still work; tell them
-                log.warning("daily backup failed")
-                warnings.append(f"The daily backup was not made: {exc}")
+            if _database_bytes(paths) > INLINE_BACKUP_MAX_BYTES:
+                maintenance.append(DAILY_BACKUP)  # minutes for a big file: not before the window
+            else:
+                try:
+                    backup_database(
+                        db_engine, paths.backups_dir, reason="daily", key=key, now=clock.now()
+                    )
+                except StorageError as exc:  # the user can still work; tell them
+                    log.warning("daily backup failed")
+                    warnings.append(f"The daily backup was not made: {exc}")
         db = build_database(db_engine, clock)
         with db.write() as session:
             state = changelog.ensure_local_state(session, clock)
@@ -232,6 +315,7 @@ def open_context(
         secrets=store,
         db_key=key,
         warnings=warnings,
+        maintenance_due=maintenance,
         marker=marker,
     )
 

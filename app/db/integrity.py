@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ from app.core.timeutil import ensure_utc
 log = logging.getLogger(__name__)
 
 FULL_CHECK_INTERVAL = timedelta(days=7)
+PROGRESS_STEPS = 20_000  # SQLite VM steps between two looks at the clock
 HEALTH_FILE_NAME = "carecoord-health.json"
 MARKER_DIR_NAME = "run"
 MARKER_SUFFIX = ".open"
@@ -63,6 +65,32 @@ def full_check(conn: Any) -> list[str]:
             f"{len(broken)} rows point at missing records (tables: {', '.join(tables)})"
         )
     return problems
+
+
+def run_check(conn: Any, *, full: bool, budget_seconds: float | None = None) -> list[str] | None:
+    """The quick (or full) check within ``budget_seconds`` of wall time.
+
+    Returns the problems found (empty: sound), or None when the time ran out first (a large
+    database): the check is then simply not done, nothing is concluded. A file SQLite cannot
+    even read counts as a problem.
+    """
+    if budget_seconds is not None:
+        if budget_seconds <= 0:
+            return None
+        deadline = time.monotonic() + budget_seconds
+        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), PROGRESS_STEPS)
+    try:
+        return full_check(conn) if full else quick_check(conn)
+    except Exception as exc:  # the DB-API module's DatabaseError (sqlite3 or sqlcipher3)
+        text = str(exc)
+        if "interrupted" in text:
+            return None
+        if "locked" in text or not hasattr(exc, "sqlite_errorcode"):
+            raise
+        return [text]
+    finally:
+        if budget_seconds is not None:
+            conn.set_progress_handler(None, 0)
 
 
 def damaged_message(db_name: str, problems: list[str], latest: Path | None) -> str:

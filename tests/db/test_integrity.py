@@ -4,6 +4,7 @@ sentence and the data stays as it was."""
 from __future__ import annotations
 
 import csv
+import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,12 +13,20 @@ import pytest
 from sqlalchemy import text
 
 from app import context as context_module
-from app.context import AppContext, backup_before, open_context
+from app.context import (
+    DAILY_BACKUP,
+    FULL_CHECK,
+    AppContext,
+    backup_before,
+    open_context,
+    run_maintenance,
+)
 from app.core.clock import FixedClock
 from app.core.errors import StorageError
 from app.core.paths import AppPaths
 from app.db import encryption, integrity
 from app.db import engine as engine_module
+from app.db.backup import list_backups
 from app.db.integrity import (
     MARKER_DIR_NAME,
     DamagedDatabaseError,
@@ -39,7 +48,7 @@ def full_checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls.append(1)
         return real(conn)
 
-    monkeypatch.setattr(context_module, "full_check", spy)
+    monkeypatch.setattr(integrity, "full_check", spy)
     return calls
 
 
@@ -232,3 +241,94 @@ def test_a_full_disk_during_an_import_refuses_it_and_changes_nothing(
         assert integrity.full_check(raw.driver_connection) == []
     finally:
         raw.close()
+
+
+# --- large databases: start-up stays quick, the rest runs in the background --------------------
+
+
+def test_a_check_out_of_time_concludes_nothing_and_a_finished_one_reports() -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (x TEXT)")
+    conn.execute("CREATE INDEX ix_t ON t (x)")
+    conn.executemany("INSERT INTO t VALUES (?)", ((f"row {i}",) for i in range(20_000)))
+    assert integrity.run_check(conn, full=False, budget_seconds=1e-9) is None
+    assert integrity.run_check(conn, full=True, budget_seconds=0) is None
+    assert integrity.run_check(conn, full=True, budget_seconds=None) == []
+    conn.close()
+
+
+def test_a_full_check_that_does_not_fit_at_start_up_runs_in_maintenance(
+    data_dir: Path, clock: FixedClock, full_checks: list[int]
+) -> None:
+    paths = AppPaths(data_dir)
+    _reopen(paths, clock)
+    dead = claim_open_marker(data_dir)
+    assert dead._fh is not None
+    dead._fh.close()
+
+    ctx = open_context(paths, clock=clock, check_budget=0)  # as if the file were huge
+    try:
+        assert ctx.maintenance_due == [FULL_CHECK]
+        assert full_checks == []
+        assert run_maintenance(ctx) == []
+        assert full_checks == [1] and ctx.maintenance_due == []
+    finally:
+        ctx.close()
+    _reopen(paths, clock)  # the crash has been dealt with
+    assert full_checks == [1]
+
+
+def test_damage_found_by_maintenance_is_reported_like_at_start_up(
+    data_dir: Path, clock: FixedClock
+) -> None:
+    paths = AppPaths(data_dir)
+    ctx = open_context(paths, clock=clock)
+    key = ctx.db_key
+    ctx.close()
+    conn = encryption.connect(paths.db_path, key)
+    conn.execute(
+        "INSERT INTO tasks (id, kind, title, patient_id, due_at, status, created_at) "
+        "VALUES ('t1', 'other', 'x', 'no-such-patient', '2026-11-23 09:00:00', 'open', "
+        "'2026-11-23 09:00:00')"
+    )
+    conn.commit()
+    conn.close()
+    clock.advance(timedelta(days=8))
+    ctx = open_context(paths, clock=clock, check_budget=0)
+    try:
+        with pytest.raises(DamagedDatabaseError, match="point at missing records"):
+            run_maintenance(ctx)
+    finally:
+        ctx.close()
+
+
+def test_the_daily_backup_of_a_big_database_waits_for_maintenance(
+    data_dir: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = AppPaths(data_dir)
+    _reopen(paths, clock)
+    clock.advance(timedelta(days=2))
+    monkeypatch.setattr(context_module, "INLINE_BACKUP_MAX_BYTES", 0)
+    ctx = open_context(paths, clock=clock)
+    try:
+        assert ctx.maintenance_due == [DAILY_BACKUP]
+        assert list_backups(paths.backups_dir) == []
+        assert run_maintenance(ctx) == []
+        assert [b.reason for b in list_backups(paths.backups_dir)] == ["daily"]
+    finally:
+        ctx.close()
+
+
+def test_a_big_database_is_not_checked_before_the_window_opens(
+    data_dir: Path, clock: FixedClock, full_checks: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = AppPaths(data_dir)
+    _reopen(paths, clock)
+    clock.advance(timedelta(days=8))  # the weekly check is due
+    monkeypatch.setattr(context_module, "STARTUP_CHECK_MAX_BYTES", 0)  # as if it were huge
+    ctx = open_context(paths, clock=clock)
+    try:
+        assert full_checks == []
+        assert ctx.maintenance_due == [FULL_CHECK]
+    finally:
+        ctx.close()
