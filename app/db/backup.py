@@ -158,10 +158,12 @@ def _remove_stale_parts(backups_dir: Path) -> None:
 
 
 def _target_connection(source: Any, path: Path, key: DatabaseKey | None) -> Any:
-    if isinstance(source, sqlite3.Connection):
+    if isinstance(source, sqlite3.Connection):  # a plaintext test or in-memory database
         if key is not None:
             raise StorageError("An encrypted backup needs an encrypted database.")
         return sqlite3.connect(str(path))
+    if key is None:  # never a readable copy of an encrypted database
+        raise StorageError("The database key is needed to back up an encrypted database.")
     return encryption.connect(path, key)
 
 

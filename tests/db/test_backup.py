@@ -233,3 +233,11 @@ def test_a_backup_from_another_data_folder_is_refused(tmp_path: Path, clock: Fix
     open_context(mine, clock=clock, secrets=store).close()
     with pytest.raises(KeyError_, match="cannot be read with this data folder's key"):
         restore_backup(mine, made, secrets=store, clock=clock)
+
+
+def test_an_encrypted_database_is_never_backed_up_without_its_key(
+    file_ctx: AppContext,
+) -> None:
+    with pytest.raises(StorageError, match="database key is needed"):
+        backup_module.backup_database(file_ctx.db.engine, file_ctx.paths.backups_dir)
+    assert list(file_ctx.paths.backups_dir.iterdir()) == []
