@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from app.ui.format import QT_TRANSLATE_NOOP
 from app.ui.screens.base import Screen
 from app.ui.screens.caseload import CaseloadScreen
+from app.ui.screens.mdt import MdtScreen
 from app.ui.screens.placeholder import placeholder
+from app.ui.screens.reports import ReportsScreen
 from app.ui.screens.today import TodayScreen
 from app.ui.shell import Shell
 
@@ -27,46 +29,8 @@ _T = QT_TRANSLATE_NOOP
 SCREENS: tuple[ScreenSpec, ...] = (
     ScreenSpec("today", _T("Screens", "Today"), TodayScreen, "Ctrl+1"),
     ScreenSpec("caseload", _T("Screens", "Caseload"), CaseloadScreen, "Ctrl+2"),
-    ScreenSpec(
-        "mdt",
-        _T("Screens", "MDT"),
-        placeholder(
-            _T("Screens", "MDT meetings"),
-            _T(
-                "Screens",
-                "Plan a practice or PCN MDT meeting, propose its agenda from flagged patients "
-                "(new discharges, overdue calls, high risk, patients flagged for MDT), record each "
-                "discussion as situation, background, assessment and recommendation, give actions "
-                "an owner and a due date, and print the MDT summary.",
-            ),
-            _T(
-                "Screens",
-                "Patients flagged for MDT show “For MDT” in the caseload. The MDT summary PDF can "
-                "be printed from the command line: carecoord report mdt --date YYYY-MM-DD --out "
-                "FILE.pdf",
-            ),
-        ),
-        "Ctrl+3",
-    ),
-    ScreenSpec(
-        "reports",
-        _T("Screens", "Reports"),
-        placeholder(
-            _T("Screens", "Reports"),
-            _T(
-                "Screens",
-                "The weekly team summary for team leads: caseload by coordinator and level, "
-                "discharges and the share contacted within 48 hours against the 84% target, "
-                "readmissions within 30 days, referrals by service, assessments, carers, MDTs and "
-                "overdue work, as a PDF or JSON.",
-            ),
-            _T(
-                "Screens",
-                "From the command line: carecoord report weekly --week YYYY-Www --out FILE.pdf",
-            ),
-        ),
-        "Ctrl+4",
-    ),
+    ScreenSpec("mdt", _T("Screens", "MDT"), MdtScreen, "Ctrl+3"),
+    ScreenSpec("reports", _T("Screens", "Reports"), ReportsScreen, "Ctrl+4"),
     ScreenSpec(
         "sync",
         _T("Screens", "Sync"),
