@@ -47,7 +47,7 @@ class Op(Base):
     parents: Mapped[str] = mapped_column(Text)  # canonical JSON {field: [op_id, ...]}
     # local bookkeeping
     local_order: Mapped[int] = mapped_column(BigInteger, index=True)
-    received_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(index=True)  # "data as of" without a scan
     exported: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     held_back: Mapped[bool] = mapped_column(Boolean, default=False)
 

@@ -29,11 +29,14 @@ class Task(Synced, Base):
         Index("ix_tasks_status_due", "status", "due_at"),
         Index("ix_tasks_assignee_status_due", "assigned_to_id", "status", "due_at"),
         Index("ix_tasks_source", "source_table", "source_id"),
+        # a patient's open tasks (the caseload's next task, the patient record) without
+        # walking every open task of the team
+        Index("ix_tasks_patient_status_due", "patient_id", "status", "due_at"),
     )
 
     kind: Mapped[str] = mapped_column(String(24))
     title: Mapped[str] = mapped_column(String(200))
-    patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id"))
     assigned_to_id: Mapped[str | None] = mapped_column(ForeignKey("coordinators.id"))
     due_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(10), default="open")

@@ -85,6 +85,7 @@ def upgrade() -> None:
     with op.batch_alter_table("ops", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_ops_exported"), ["exported"], unique=False)
         batch_op.create_index(batch_op.f("ix_ops_local_order"), ["local_order"], unique=False)
+        batch_op.create_index(batch_op.f("ix_ops_received_at"), ["received_at"], unique=False)
         batch_op.create_index("ix_ops_record", ["table_name", "record_id"], unique=False)
 
     op.create_table(
@@ -410,7 +411,9 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_tasks_assignee_status_due", ["assigned_to_id", "status", "due_at"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_tasks_patient_id"), ["patient_id"], unique=False)
+        batch_op.create_index(
+            "ix_tasks_patient_status_due", ["patient_id", "status", "due_at"], unique=False
+        )
         batch_op.create_index("ix_tasks_source", ["source_table", "source_id"], unique=False)
         batch_op.create_index("ix_tasks_status_due", ["status", "due_at"], unique=False)
 
@@ -630,7 +633,7 @@ def downgrade() -> None:
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.drop_index("ix_tasks_status_due")
         batch_op.drop_index("ix_tasks_source")
-        batch_op.drop_index(batch_op.f("ix_tasks_patient_id"))
+        batch_op.drop_index("ix_tasks_patient_status_due")
         batch_op.drop_index("ix_tasks_assignee_status_due")
 
     op.drop_table("tasks")
@@ -694,6 +697,7 @@ def downgrade() -> None:
     op.drop_table("practices")
     with op.batch_alter_table("ops", schema=None) as batch_op:
         batch_op.drop_index("ix_ops_record")
+        batch_op.drop_index(batch_op.f("ix_ops_received_at"))
         batch_op.drop_index(batch_op.f("ix_ops_local_order"))
         batch_op.drop_index(batch_op.f("ix_ops_exported"))
 
