@@ -245,13 +245,17 @@ def search_caseload(
     next_tasks: dict[str, tuple[str, datetime]] = {}
     contacts: dict[str, datetime] = {}
     if ids:
-        for pid, title, due in session.execute(
-            select(Task.patient_id, Task.title, Task.due_at)
-            .where(Task.patient_id.in_(ids), Task.status == "open")
-            .order_by(Task.due_at, Task.id)
+        earliest: dict[str, tuple[datetime, str, str]] = {}
+        # no ORDER BY: sorted in SQL, SQLite would walk every open task of the team in due
+        # order rather than each patient's own through the patient index
+        for pid, title, due, task_id in session.execute(
+            select(Task.patient_id, Task.title, Task.due_at, Task.id).where(
+                Task.patient_id.in_(ids), Task.status == "open"
+            )
         ):
-            if pid is not None:
-                next_tasks.setdefault(pid, (title, due))
+            if pid is not None and (pid not in earliest or (due, task_id) < earliest[pid][:2]):
+                earliest[pid] = (due, task_id, title)
+        next_tasks = {pid: (title, due) for pid, (due, _, title) in earliest.items()}
         for pid, called in session.execute(
             select(CallAttempt.patient_id, func.max(CallAttempt.called_at))
             .where(CallAttempt.patient_id.in_(ids), CallAttempt.outcome.in_(CONTACT_OUTCOMES))

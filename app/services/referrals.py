@@ -132,13 +132,11 @@ def _views(session: Session, referrals: Sequence[Referral], now: datetime) -> li
         ):
             history[change.referral_id].append(change)
     for chunk in _chunks(patient_ids):
-        for other in session.scalars(
-            select(Referral).where(
-                Referral.patient_id.in_(chunk),
-                Referral.status.in_(OPEN_REFERRAL_STATUSES),
-            )
-        ):
-            open_pairs[(other.patient_id, other.service_id)].append(other)
+        # every referral of these patients, the open ones picked here: with the status in
+        # the WHERE clause SQLite walks every open referral of the team instead
+        for other in session.scalars(select(Referral).where(Referral.patient_id.in_(chunk))):
+            if other.status in OPEN_REFERRAL_STATUSES:
+                open_pairs[(other.patient_id, other.service_id)].append(other)
         for pid, family, given in session.execute(
             select(Patient.id, Patient.family_name, Patient.given_name).where(Patient.id.in_(chunk))
         ):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.core.errors import ConflictError, NotFoundError, ValidationError
@@ -138,9 +138,7 @@ def list_tasks(
         .outerjoin(Patient, Patient.id == Task.patient_id)
         .outerjoin(Coordinator, Coordinator.id == Task.assigned_to_id)
     )
-    stmt = _scoped(stmt, coordinator_id)
-    if not include_done:
-        stmt = stmt.where(Task.status == "open")
+    filters: list[ColumnElement[bool]] = []
     if kinds is not None:
         wanted = list(kinds)
         unknown = sorted(set(wanted) - set(TASK_KINDS))
@@ -149,13 +147,41 @@ def list_tasks(
                 f"Unknown task kind {', '.join(unknown)}; expected one of {', '.join(TASK_KINDS)}.",
                 field="kinds",
             )
-        stmt = stmt.where(Task.kind.in_(wanted))
+        filters.append(Task.kind.in_(wanted))
     if due_before is not None:
-        stmt = stmt.where(Task.due_at < ensure_utc(due_before))
+        filters.append(Task.due_at < ensure_utc(due_before))
     if patient_id is not None:
-        stmt = stmt.where(Task.patient_id == patient_id)
-    stmt = stmt.order_by(Task.due_at, Task.created_at, Task.id)
-    return [_view(t, p, name, now) for t, p, name in session.execute(stmt)]
+        filters.append(Task.patient_id == patient_id)
+    is_open = Task.status == "open"
+    if coordinator_id is None:
+        rows = list(
+            session.execute(
+                stmt.where(*filters, *([] if include_done else [is_open])).order_by(
+                    Task.due_at, Task.created_at, Task.id
+                )
+            )
+        )
+    else:  # the two halves of _scoped, each read through its own index, then merged
+        owner = aliased(Patient)
+        theirs = select(owner.id).where(owner.coordinator_id == coordinator_id)
+        mine = stmt.where(Task.assigned_to_id == coordinator_id, *filters)
+        unassigned = stmt.where(
+            _not_selective(Task.assigned_to_id.is_(None)), Task.patient_id.in_(theirs), *filters
+        )
+        if not include_done:
+            mine = mine.where(is_open)
+            unassigned = unassigned.where(_not_selective(is_open))
+        rows = [*session.execute(mine), *session.execute(unassigned)]
+        rows.sort(key=lambda r: (r[0].due_at, r[0].created_at, r[0].id))
+    return [_view(t, p, name, now) for t, p, name in rows]
+
+
+def _not_selective(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``condition``, with a hint to SQLite's query planner that most rows pass it. Without
+    it, the unassigned tasks of a coordinator's patients are read by walking every open task of
+    the team (the status index) rather than each patient's own (the patient index): a
+    hundredfold difference on a 50,000-patient team."""
+    return func.likelihood(condition, literal_column("0.9"))
 
 
 def overdue_count(session: Session, *, now: datetime, coordinator_id: str | None = None) -> int:
