@@ -39,7 +39,7 @@ class Op(Base):
     op_id: Mapped[str] = mapped_column(String(60), primary_key=True)  # "<device_id>:<seq>"
     device_id: Mapped[str] = mapped_column(String(36))
     seq: Mapped[int] = mapped_column(BigInteger)
-    hlc: Mapped[str] = mapped_column(String(24))  # "<wall_ms:013d>.<counter:05d>"
+    hlc: Mapped[str] = mapped_column(String(24))  # "<wall_ms:013d>.<counter:08d>"
     table_name: Mapped[str] = mapped_column(String(40))
     record_id: Mapped[str] = mapped_column(String(36))
     kind: Mapped[str] = mapped_column(String(8))  # put | delete

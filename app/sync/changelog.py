@@ -11,14 +11,17 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, event, func, insert, inspect, select
+from sqlalchemy import Boolean, Date, Float, Table, delete, event, func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.clock import Clock
 from app.core.errors import StorageError
+from app.core.timeutil import format_utc
 from app.models import Conflict, LocalState, Op, new_id
+from app.models.base import UTCDateTime
 from app.sync.codec import canonical_json, encode_value, synced_columns
 from app.sync.hlc import Hlc, tick
 from app.sync.state import current_heads
@@ -195,72 +198,117 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
     log.debug("change log: %d ops recorded", len(ops))
 
 
+_OPS_INSERT = (
+    "INSERT INTO ops (op_id, device_id, seq, hlc, table_name, record_id, kind, fields, parents,"
+    " local_order, received_at, exported, held_back) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+def stored_datetime(value: datetime) -> str:
+    """What SQLAlchemy's SQLite DATETIME stores for an aware value (naive UTC text)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    v = value.astimezone(UTC)
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
+        f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+    )
+
+
+_PLANS: dict[str, tuple[list[str], dict[str, Any], list[str], str]] = {}
+
+
+def _insert_plan(table: Table) -> tuple[list[str], dict[str, Any], list[str], str]:
+    plan = _PLANS.get(table.name)
+    if plan is None:
+        cols = synced_columns(table)
+        names = [c.name for c in cols]
+        defaults = {
+            c.name: c.default.arg  # type: ignore[attr-defined]
+            for c in cols
+            if c.default is not None and c.default.is_scalar
+        }
+        kinds = []
+        for c in cols:
+            if isinstance(c.type, UTCDateTime):
+                kinds.append("dt")
+            elif isinstance(c.type, Date):
+                kinds.append("d")
+            elif isinstance(c.type, Boolean):
+                kinds.append("b")
+            elif isinstance(c.type, Float):
+                kinds.append("f")
+            else:
+                kinds.append("")
+        marks = ", ".join("?" * (len(names) + 1))
+        sql = f"INSERT INTO {table.name} (id, {', '.join(names)}) VALUES ({marks})"
+        plan = _PLANS[table.name] = (names, defaults, kinds, sql)
+    return plan
+
+
 def record_bulk_inserts(
     session: Session, clock: Clock, table: Table, rows: Sequence[dict[str, Any]]
 ) -> None:
-    """Insert many new synced records fast (demo data, CSV import), with their ops.
+    """Insert many new synced records fast (demo data, big imports), with their ops.
 
     Each row is a dict of column values; ``id`` and scalar defaults are filled in. Equivalent
-    to adding the records through the ORM, without materialising ORM objects: the clock is read
-    once per call (the ops' HLC counter runs on), and rows and ops go to the database as two
-    Core ``executemany`` statements.
+    to adding the records through the ORM (same stored rows, same op fields), without ORM
+    objects or SQLAlchemy's per-row work: the clock is read once per call (the HLC counter runs
+    on), values are converted once, and rows and ops go to the driver's executemany.
     """
     if not rows:
         return
     alloc = OpAllocator(session, clock)
-    cols = synced_columns(table)
-    names = [c.name for c in cols]
-    defaults = [
-        (c.name, c.default.arg)  # type: ignore[attr-defined]
-        for c in cols
-        if c.default is not None and c.default.is_scalar
-    ]
-    encoders = [(c.name, c) for c in cols]
+    names, defaults, kinds, sql = _insert_plan(table)
     st = alloc.state
-    device = st.device_id
-    first_seq = st.next_seq
-    h = tick(Hlc(st.hlc_wall_ms, st.hlc_counter), clock.now())
+    device, seq = st.device_id, st.next_seq
+    now = clock.now()
+    h = tick(Hlc(st.hlc_wall_ms, st.hlc_counter), now)
     wall, counter = h.wall_ms, h.counter
-    received = clock.now()
+    received = stored_datetime(now)
     order = alloc.order
-    no_parents = canonical_json({})
-    full_rows: list[dict[str, Any]] = []
-    ops: list[dict[str, Any]] = []
-    for n, row in enumerate(rows):
-        full = dict(row)
-        if full.get("id") is None:
-            full["id"] = new_id()
-        for name, value in defaults:
-            if full.get(name) is None:
-                full[name] = value
-        for name in names:
-            full.setdefault(name, None)
-        full_rows.append(full)
-        fields = {name: encode_value(c, full[name]) for name, c in encoders}
-        seq = first_seq + n
+    records: list[tuple[Any, ...]] = []
+    ops: list[tuple[Any, ...]] = []
+    for row in rows:
+        rid = row.get("id") or new_id()
+        stored: list[Any] = [rid]
+        fields: dict[str, Any] = {}
+        for name, kind in zip(names, kinds, strict=True):
+            v = row.get(name)
+            if v is None:
+                v = defaults.get(name)
+            if v is None:
+                stored.append(None)
+                fields[name] = None
+            elif kind == "dt":
+                stored.append(stored_datetime(v))
+                fields[name] = format_utc(v)
+            elif kind == "d":
+                text = v.isoformat()
+                stored.append(text)
+                fields[name] = text
+            elif kind == "b":
+                stored.append(1 if v else 0)
+                fields[name] = bool(v)
+            elif kind == "f":
+                stored.append(float(v))
+                fields[name] = float(v)
+            else:
+                stored.append(v)
+                fields[name] = v
+        records.append(tuple(stored))
+        order += 1
         ops.append(
-            {
-                "op_id": f"{device}:{seq}",
-                "device_id": device,
-                "seq": seq,
-                "hlc": Hlc(wall, counter + n).encode(),
-                "table_name": table.name,
-                "record_id": full["id"],
-                "kind": "put",
-                "fields": canonical_json(fields),
-                "parents": no_parents,
-                "local_order": order + n + 1,
-                "received_at": received,
-                "exported": False,
-                "held_back": False,
-            }
-        )
-    count = len(rows)
-    st.next_seq = first_seq + count
-    st.hlc_wall_ms, st.hlc_counter = wall, counter + count - 1
+            (f"{device}:{seq}", device, seq, Hlc(wall, counter).encode(), table.name, rid,
+             "put", canonical_json(fields), "{}", order, received, 0, 0)
+        )  # fmt: skip
+        seq += 1
+        counter += 1
+    st.next_seq = seq
+    st.hlc_wall_ms, st.hlc_counter = wall, counter - 1
     conn = session.connection()
-    conn.execute(insert(table), full_rows)
-    conn.execute(insert(Op.__table__), ops)  # type: ignore[arg-type]
+    conn.exec_driver_sql(sql, records)
+    conn.exec_driver_sql(_OPS_INSERT, ops)
 
 
 def ops_for_records(session: Session, keys: Iterable[tuple[str, str]]) -> list[Op]:

@@ -12,7 +12,7 @@ class Hlc:
     counter: int
 
     def encode(self) -> str:
-        return f"{self.wall_ms:013d}.{self.counter:05d}"
+        return f"{self.wall_ms:013d}.{self.counter:08d}"
 
     @staticmethod
     def decode(text: str) -> Hlc:

@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.core.clock import Clock
 from app.core.errors import BundleError
 from app.models import Base, LocalState, Op, Patient, Setting, Task, synced_models
+from app.sync.changelog import stored_datetime
 from app.sync.codec import canonical_json
 from app.sync.hlc import Hlc, observe
 from app.sync.state import OpRow, materialise
@@ -248,9 +249,7 @@ def _insert_ops(session: Session, rows: list[dict[str, Any]]) -> None:
     stored = []
     for row in rows:
         values = dict(row)
-        values["received_at"] = (
-            row["received_at"].astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
-        )
+        values["received_at"] = stored_datetime(row["received_at"])
         values["exported"] = int(row["exported"])
         values["held_back"] = int(row["held_back"])
         stored.append(tuple(values[c] for c in cols))
