@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time
 from functools import reduce
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.core.errors import NotFoundError
@@ -164,26 +164,46 @@ def _conditions(
         conds.append(Practice.sub_locality == query.sub_locality)
     flags = _flag_exprs()
     conds.extend(flags[f] for f in sorted(query.flags) if f in flags)
-    if query.overdue_only:
-        conds.append(
-            exists().where(Task.patient_id == Patient.id, Task.status == "open", Task.due_at < now)
-        )
+    if query.overdue_only:  # one range of the (status, due) index, not a lookup per patient
+        overdue = select(Task.patient_id).where(Task.status == "open", Task.due_at < now)
+        conds.append(Patient.id.in_(overdue))
     return conds
 
 
-def _order_by(query: CaseloadQuery) -> list[Any]:
+def _open_task() -> ColumnElement[bool]:
+    """``status = 'open'`` written so that SQLite cannot use it to pick an index: looking a few
+    patients' tasks up through the patient index is far quicker than walking every open task
+    of the team through the (status, due) index, which SQLite would otherwise choose."""
+    return Task.status.concat("") == "open"
+
+
+def _next_due() -> Any:
+    """Each patient's earliest open task, computed once for the whole list (a correlated
+    subquery per patient would read every patient's tasks one by one)."""
+    return (
+        select(Task.patient_id, func.min(Task.due_at).label("due"))
+        .where(Task.status == "open")
+        .group_by(Task.patient_id)
+        .subquery("next_due")
+    )
+
+
+def _last_contact() -> Any:
+    return (
+        select(CallAttempt.patient_id, func.max(CallAttempt.called_at).label("at"))
+        .where(CallAttempt.outcome.in_(CONTACT_OUTCOMES))
+        .group_by(CallAttempt.patient_id)
+        .subquery("last_contact")
+    )
+
+
+def _order_by(query: CaseloadQuery, joined: Any = None) -> list[Any]:
+    """ORDER BY for the query's sort; ``joined`` is the derived table of the next task or the
+    last contact when sorting by one of those (see page_statement)."""
     if query.sort not in SORT_KEYS:
         raise ValueError(f"unknown caseload sort key {query.sort!r}")
-    next_due = (
-        select(func.min(Task.due_at))
-        .where(Task.patient_id == Patient.id, Task.status == "open")
-        .scalar_subquery()
-    )
-    last_contact = (
-        select(func.max(CallAttempt.called_at))
-        .where(CallAttempt.patient_id == Patient.id, CallAttempt.outcome.in_(CONTACT_OUTCOMES))
-        .scalar_subquery()
-    )
+    next_due = joined.c.due if query.sort == "next_task" and joined is not None else None
+    last_contact = joined.c.at if query.sort == "last_contact" and joined is not None else None
     flag_count = reduce(operator.add, [case((e, 1), else_=0) for e in _flag_exprs().values()])
     keys: dict[str, list[Any]] = {
         "name": [Patient.family_name, Patient.given_name],
@@ -220,12 +240,23 @@ def page_statement(
     query: CaseloadQuery, now: datetime, *, offset: int, limit: int, nhs_index: bool = True
 ) -> Select[Patient, str, str]:
     """The SELECT of one page of patients (with practice and coordinator names)."""
-    return (
+    if query.sort not in SORT_KEYS:
+        raise ValueError(f"unknown caseload sort key {query.sort!r}")
+    stmt = (
         select(Patient, Practice.name, Coordinator.name)
         .outerjoin(Practice, Practice.code == Patient.practice_code)
         .outerjoin(Coordinator, Coordinator.id == Patient.coordinator_id)
-        .where(*_conditions(query, now, nhs_index=nhs_index))
-        .order_by(*_order_by(query))
+    )
+    joined = None
+    if query.sort == "next_task":
+        joined = _next_due()
+    elif query.sort == "last_contact":
+        joined = _last_contact()
+    if joined is not None:
+        stmt = stmt.outerjoin(joined, joined.c.patient_id == Patient.id)
+    return (
+        stmt.where(*_conditions(query, now, nhs_index=nhs_index))
+        .order_by(*_order_by(query, joined))
         .offset(max(offset, 0))
         .limit(max(limit, 0))
     )
@@ -246,11 +277,9 @@ def search_caseload(
     contacts: dict[str, datetime] = {}
     if ids:
         earliest: dict[str, tuple[datetime, str, str]] = {}
-        # no ORDER BY: sorted in SQL, SQLite would walk every open task of the team in due
-        # order rather than each patient's own through the patient index
         for pid, title, due, task_id in session.execute(
             select(Task.patient_id, Task.title, Task.due_at, Task.id).where(
-                Task.patient_id.in_(ids), Task.status == "open"
+                Task.patient_id.in_(ids), _open_task()
             )
         ):
             if pid is not None and (pid not in earliest or (due, task_id) < earliest[pid][:2]):
