@@ -1,6 +1,7 @@
 """What the desktop app needs beyond the domain services: this laptop's own settings (idle lock,
 default folders; device-local ``Setting`` rows, never synced), editing a team member's profile,
-and finding a carer already known to the team so they can be linked to another patient."""
+finding a carer already known to the team so they can be linked to another patient, and saying
+in words which record a sync conflict is about."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.core.errors import ConflictError, NotFoundError, ValidationError
-from app.models import Carer, Coordinator, Setting
+from app.models import Base, Carer, Coordinator, Patient, Setting
 from app.services.carers import CarerView, get_carer
 from app.services.caseload import CoordinatorView, clean_text, list_coordinators
+from app.services.patients import display_name
 
 IDLE_LOCK_KEY = "idle_lock_minutes"
 EXPORT_FOLDER_KEY = "folder.export"
@@ -149,3 +151,57 @@ def find_carers(session: Session, *, text: str, limit: int = 20) -> list[CarerVi
         )
     stmt = stmt.order_by(Carer.family_name, Carer.given_name, Carer.id).limit(limit)
     return [get_carer(session, carer_id=i) for i in session.scalars(stmt)]
+
+
+TABLE_LABELS = {
+    "patients": "Patient",
+    "episodes": "Episode",
+    "level_changes": "Level change",
+    "admissions": "Hospital stay",
+    "call_attempts": "Call",
+    "needs_assessments": "Needs assessment",
+    "needs_domain_entries": "Needs assessment domain",
+    "agreed_actions": "Agreed action",
+    "care_plans": "Care plan",
+    "carers": "Carer",
+    "carer_links": "Carer link",
+    "services": "Service",
+    "referrals": "Referral",
+    "referral_status_changes": "Referral status",
+    "tasks": "Task",
+    "mdt_meetings": "MDT meeting",
+    "mdt_attendees": "MDT attendee",
+    "mdt_items": "MDT agenda item",
+    "mdt_actions": "MDT action",
+    "coordinators": "Coordinator",
+    "team_devices": "Laptop",
+}
+
+
+@dataclass(frozen=True)
+class RecordLabel:
+    table: str
+    record_id: str
+    what: str  # "Patient", "Referral", ...
+    about: str | None  # the patient (or carer, coordinator, service) it concerns
+
+
+def describe_record(session: Session, *, table: str, record_id: str) -> RecordLabel:
+    """Which record ``table``/``record_id`` is, in words (it may have been deleted)."""
+    what = TABLE_LABELS.get(table, table.replace("_", " ").capitalize())
+    tbl = Base.metadata.tables.get(table)
+    row = None
+    if tbl is not None and "id" in tbl.c:
+        row = session.execute(select(tbl).where(tbl.c.id == record_id)).mappings().first()
+    about: str | None = None
+    if row is not None:
+        if "family_name" in row and "given_name" in row:
+            about = display_name(row["family_name"], row["given_name"])
+        elif row.get("patient_id"):
+            patient = session.get(Patient, row["patient_id"])
+            about = display_name(patient.family_name, patient.given_name) if patient else None
+        elif row.get("name"):
+            about = str(row["name"])
+        elif row.get("label"):
+            about = str(row["label"])
+    return RecordLabel(table, record_id, what, about)

@@ -26,6 +26,7 @@ from app.ui import format as fmt
 from app.ui.collector import GarbageCollector
 from app.ui.dialogs.first_run import FirstRunDialog, FirstRunState, first_run_state
 from app.ui.dialogs.patient_form import PatientDialog
+from app.ui.idle import IdleLock
 from app.ui.registry import SCREENS
 from app.ui.screens.base import Screen
 from app.ui.screens.patient import PatientScreen
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         self._build()
         self._build_menus()
         self._connect()
+        self.idle_lock = IdleLock(self)
         self._restore()
         self._page_changed(self.stack.currentIndex())
         self.refresh_status()

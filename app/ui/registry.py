@@ -10,8 +10,9 @@ from app.ui.format import QT_TRANSLATE_NOOP
 from app.ui.screens.base import Screen
 from app.ui.screens.caseload import CaseloadScreen
 from app.ui.screens.mdt import MdtScreen
-from app.ui.screens.placeholder import placeholder
 from app.ui.screens.reports import ReportsScreen
+from app.ui.screens.settings import SettingsScreen
+from app.ui.screens.sync import SyncScreen
 from app.ui.screens.today import TodayScreen
 from app.ui.shell import Shell
 
@@ -31,43 +32,8 @@ SCREENS: tuple[ScreenSpec, ...] = (
     ScreenSpec("caseload", _T("Screens", "Caseload"), CaseloadScreen, "Ctrl+2"),
     ScreenSpec("mdt", _T("Screens", "MDT"), MdtScreen, "Ctrl+3"),
     ScreenSpec("reports", _T("Screens", "Reports"), ReportsScreen, "Ctrl+4"),
-    ScreenSpec(
-        "sync",
-        _T("Screens", "Sync"),
-        placeholder(
-            _T("Screens", "Sync"),
-            _T(
-                "Screens",
-                "Exchange encrypted bundles of changes with colleagues through a shared folder or "
-                "a USB stick, import theirs, see newly enrolled laptops and resolve conflicting "
-                "edits. The number of changes not yet exported is in the status bar.",
-            ),
-            _T(
-                "Screens",
-                "From the command line: carecoord sync export --out FOLDER, and "
-                "carecoord sync import FILE.ccb",
-            ),
-        ),
-        "Ctrl+5",
-    ),
-    ScreenSpec(
-        "settings",
-        _T("Screens", "Settings"),
-        placeholder(
-            _T("Screens", "Settings"),
-            _T(
-                "Screens",
-                "Who is signed in on this laptop, the team key and member devices, the default "
-                "sync folder, and the service directory used for referrals.",
-            ),
-            _T(
-                "Screens",
-                "Team keys from the command line: carecoord key init | key export --out FILE | "
-                "key import FILE",
-            ),
-        ),
-        "Ctrl+6",
-    ),
+    ScreenSpec("sync", _T("Screens", "Sync"), SyncScreen, "Ctrl+5"),
+    ScreenSpec("settings", _T("Screens", "Settings"), SettingsScreen, "Ctrl+6"),
 )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from app.core.errors import ConflictError, ValidationError
@@ -61,3 +63,25 @@ def test_find_carers_by_name_prefix_or_phone(db, clock) -> None:
         assert [c.display_name for c in desktop.find_carers(s, text="496 0001")] == ["OKAFOR, Ada"]
         assert desktop.find_carers(s, text="%") == []
         assert desktop.find_carers(s, text="  ") == []
+
+
+def test_describe_record_names_the_patient_it_concerns(db, clock) -> None:
+    with db.write() as s:
+        amira = caseload.add_coordinator(s, name="Amira Shah")
+        p = caseload.register_patient(
+            s, nhs_number="9434765919", family_name="Smith", given_name="Ann",
+            date_of_birth=date(1940, 5, 17), now=clock.now(),
+        )  # fmt: skip
+        carer = carers.add_carer(s, family_name="Smith", given_name="Joe", now=clock.now())
+        link = carers.link_carer(s, carer_id=carer.id, patient_id=p.id, now=clock.now())
+        assert desktop.describe_record(s, table="patients", record_id=p.id) == (
+            desktop.RecordLabel("patients", p.id, "Patient", "SMITH, Ann")
+        )
+        assert desktop.describe_record(s, table="carer_links", record_id=link.link_id).about == (
+            "SMITH, Ann"
+        )
+        assert desktop.describe_record(s, table="coordinators", record_id=amira.id).about == (
+            "Amira Shah"
+        )
+        gone = desktop.describe_record(s, table="referrals", record_id="no-such-id")
+        assert (gone.what, gone.about) == ("Referral", None)

@@ -121,6 +121,8 @@ class DirectoryDialog(QDialog):
         self.response_days.setRange(0, MAX_RESPONSE_DAYS)
         self.response_days.setValue(5)
         self.response_days.setSuffix(self.tr(" working days"))
+        for inner in self.response_days.findChildren(QLineEdit):
+            inner.setAccessibleName(self.response_days.accessibleName())
         self.state = QLabel()
         self.state.setObjectName("hint")
         self.state.setWordWrap(True)

@@ -40,6 +40,7 @@ from app.ui.models.patient import (
 )
 from app.ui.screens.base import Screen
 from app.ui.shell import Shell
+from app.ui.widgets.record_actions import CarerActions, NeedsActions, ReferralActions, tab_page
 
 
 @dataclass(frozen=True)
@@ -191,19 +192,26 @@ class PatientScreen(Screen):
 
         self.assessment = QTextBrowser()
         self.assessment.setAccessibleName(self.tr("Needs assessment and care plan"))
-        self.tabs.addTab(self.assessment, self.tr("&Assessment && care plan"))
+        self.needs_actions = NeedsActions(self.shell, self)
+        self.tabs.addTab(
+            tab_page(self.assessment, self.needs_actions), self.tr("&Assessment && care plan")
+        )
 
         self.carer_model = CarerModel(self)
         self.carer_table = _table(self.tr("Carers"))
         self.carer_table.setModel(self.carer_model)
-        self.tabs.addTab(self.carer_table, self.tr("&Carers"))
+        self.carer_actions = CarerActions(self.shell, self.carer_table, self)
+        self.tabs.addTab(tab_page(self.carer_table, self.carer_actions), self.tr("&Carers"))
 
         self.referral_model = ReferralModel(self)
         self.referral_table = _table(self.tr("Referrals"))
         self.referral_table.setModel(self.referral_model)
         for col, width in enumerate((130, 220, 110, 130, 70)):
             self.referral_table.setColumnWidth(col, width)
-        self.tabs.addTab(self.referral_table, self.tr("&Referrals"))
+        self.referral_actions = ReferralActions(self.shell, self.referral_table, self)
+        self.tabs.addTab(
+            tab_page(self.referral_table, self.referral_actions), self.tr("&Referrals")
+        )
 
         self.task_model = PatientTaskModel(self)
         self.task_table = _table(self.tr("Tasks"))
@@ -283,6 +291,8 @@ class PatientScreen(Screen):
         self.referral_model.set_rows(rec.referrals)
         self.task_model.set_rows(data.tasks)
         self.assessment.setHtml(self._assessment_html(rec.assessment))
+        for bar in (self.needs_actions, self.carer_actions, self.referral_actions):
+            bar.set_patient(rec.details)
         self.mdt.setHtml(self._mdt_html(rec.mdt_notes))
         if rec.in_hospital:
             stay = rec.in_hospital[0]

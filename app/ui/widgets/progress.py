@@ -57,8 +57,10 @@ class ProgressPanel(QWidget):
         self._relay.progressed.connect(self._show_progress)
         self.cancel_button.clicked.connect(self.cancel)
 
-    def start(self, text: str, *, cancellable: bool = True) -> Report:
-        """Show the strip and return the callback for the job."""
+    def start(self, text: str, *, cancellable: bool = True, raises: bool = True) -> Report:
+        """Show the strip and return the callback for the job. With ``raises`` the callback
+        raises :class:`Cancelled` once Cancel is pressed; services that poll
+        :meth:`cancelled_check` themselves are given ``raises=False``."""
         self._cancel = threading.Event()
         cancel = self._cancel
         relay = self._relay
@@ -69,11 +71,15 @@ class ProgressPanel(QWidget):
         self.show()
 
         def report(done: int, total: int, message: str = "") -> None:
-            if cancel.is_set():
+            if raises and cancel.is_set():
                 raise Cancelled()
             relay.progressed.emit(done, total, message)
 
         return report
+
+    def cancelled_check(self) -> Callable[[], bool]:
+        """A thread-safe "has Cancel been pressed?" for the job started last."""
+        return self._cancel.is_set
 
     def cancel(self) -> None:
         self._cancel.set()
