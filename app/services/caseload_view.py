@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time
 from functools import reduce
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.core.errors import NotFoundError
@@ -44,6 +44,7 @@ from app.models.assessment import NEED_DOMAIN_LABELS
 from app.services.patients import age, cohort_flags, display_name
 
 SIGNED_IN_KEY = "coordinator_id"
+UNSYNCED_CAP = 100_000
 UNASSIGNED = "__unassigned__"
 FLAG_LTC5, FLAG_FRAIL, FLAG_COST, FLAG_MDT = "ltc5", "frailty", "high_cost", "for_mdt"
 COHORT_FLAGS = (FLAG_LTC5, FLAG_FRAIL, FLAG_COST, FLAG_MDT)
@@ -376,10 +377,11 @@ def caseload_filter_options(session: Session) -> FilterOptions:
 @dataclass(frozen=True)
 class StatusSummary:
     as_of: datetime | None
-    unsynced: int
+    unsynced: int  # changes not yet exported in a bundle, counted up to UNSYNCED_CAP
     coordinator_id: str | None
     coordinator_name: str | None
     patients: int
+    unsynced_capped: bool = False  # more than UNSYNCED_CAP changes wait
 
 
 def _setting(session: Session, key: str) -> str | None:
@@ -417,10 +419,16 @@ def has_patients(session: Session) -> bool:
 def status_summary(session: Session) -> StatusSummary:
     """Latest change, changes not yet exported in a bundle, and who is signed in."""
     who = signed_in_coordinator(session)
+    # the newest op is the last one recorded here (local_order is indexed; received_at is not,
+    # and the op log of a big team runs to millions of rows)
+    latest = select(Op.received_at).order_by(Op.local_order.desc()).limit(1)
+    # counted up to a cap: past it the exact number tells nobody anything, and costs a scan
+    capped = select(Op.local_order).where(Op.exported == false()).limit(UNSYNCED_CAP + 1)
+    unsynced = session.scalar(select(func.count()).select_from(capped.subquery())) or 0
     return StatusSummary(
-        as_of=session.scalar(select(func.max(Op.received_at))),
-        unsynced=session.scalar(select(func.count()).select_from(Op).where(Op.exported.is_(False)))
-        or 0,
+        as_of=session.scalar(latest),
+        unsynced=min(unsynced, UNSYNCED_CAP),
+        unsynced_capped=unsynced > UNSYNCED_CAP,
         coordinator_id=who.value if who else None,
         coordinator_name=who.label if who else None,
         patients=session.scalar(select(func.count()).select_from(Patient)) or 0,

@@ -291,7 +291,13 @@ class MainWindow(QMainWindow):
             self.shell.set_coordinator(summary.coordinator_id, summary.coordinator_name)
         as_of = fmt.when(summary.as_of) if summary.as_of else self.tr("no changes yet")
         self.as_of_label.setText(self.tr("Data as of %1").replace("%1", as_of))
-        if summary.unsynced == 1:
+        if summary.unsynced_capped:
+            self.unsynced_label.setText(
+                self.tr("More than %1 changes not yet synced").replace(
+                    "%1", f"{summary.unsynced:,}"
+                )
+            )
+        elif summary.unsynced == 1:
             self.unsynced_label.setText(self.tr("1 change not yet synced"))
         else:
             self.unsynced_label.setText(

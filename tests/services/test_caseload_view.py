@@ -276,3 +276,14 @@ def test_patient_record_header_and_timeline_newest_first(ctx, clock, team) -> No
 def test_patient_record_of_unknown_patient_is_refused(ctx, clock) -> None:
     with pytest.raises(NotFoundError), ctx.db.read() as s:
         patient_record(s, patient_id="missing", now=clock.now())
+
+
+def test_unsynced_changes_are_counted_up_to_a_cap(ctx, team, monkeypatch) -> None:
+    import app.services.caseload_view as view
+
+    with ctx.db.read() as s:
+        exact = status_summary(s).unsynced
+    monkeypatch.setattr(view, "UNSYNCED_CAP", exact - 1)
+    with ctx.db.read() as s:
+        capped = status_summary(s)
+    assert (capped.unsynced, capped.unsynced_capped) == (exact - 1, True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import __version__
 from app.core.timeutil import to_local
@@ -38,7 +38,7 @@ def test_status_bar_shows_as_of_unsynced_and_who_is_signed_in(qtbot, window, ctx
     assert window.user_label.text() == "Signed in: Amira Shah"
     with ctx.db.read() as s:
         unsynced = s.query(Op).filter(Op.exported.is_(False)).count()
-        latest = s.scalar(select(func.max(Op.received_at)))
+        latest = s.scalar(select(Op.received_at).order_by(Op.local_order.desc()).limit(1))
     assert window.unsynced_label.text() == f"{unsynced:,} changes not yet synced"
     assert window.as_of_label.text() == f"Data as of {to_local(latest):%d/%m/%Y %H:%M}"
     window.runner.wait()

@@ -39,6 +39,7 @@ from app.ui.shell import Shell
 
 PAGE_SIZE = 200
 DEBOUNCE_MS = 200
+SEARCHING_AFTER_MS = 300
 
 
 class CaseloadScreen(Screen):
@@ -143,6 +144,9 @@ class CaseloadScreen(Screen):
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
 
+        self._searching = QTimer(self)  # say "Searching…" only when a query takes a while
+        self._searching.setSingleShot(True)
+        self._searching.setInterval(SEARCHING_AFTER_MS)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
@@ -163,6 +167,7 @@ class CaseloadScreen(Screen):
     def _connect(self) -> None:
         self.search.textChanged.connect(self._debounce.start)
         self._debounce.timeout.connect(self._apply_filters)
+        self._searching.timeout.connect(self._show_searching)
         self.search.returnPressed.connect(self._search_entered)
         for combo in (self.coordinator, self.level, self.practice, self.sub_locality):
             combo.currentIndexChanged.connect(self._apply_filters)
@@ -260,7 +265,11 @@ class CaseloadScreen(Screen):
         self._run_query()
 
     # --- queries ---
+    def _show_searching(self) -> None:
+        self.count_label.setText(self.tr("Searching…"))
+
     def _run_query(self) -> None:
+        self._searching.start()
         self._generation += 1
         generation, query, now = self._generation, self._query, self.shell.now()
         self.model.set_now(now)
@@ -289,6 +298,7 @@ class CaseloadScreen(Screen):
     def _first_page(self, generation: int, page: CaseloadPage) -> None:
         if generation != self._generation:
             return  # a newer query is on its way
+        self._searching.stop()
         self.model.reset_page(page)
         shown = self.tr("%1 patients").replace("%1", f"{page.total:,}")
         if page.total == 1:
@@ -307,6 +317,7 @@ class CaseloadScreen(Screen):
         self._failed(exc)
 
     def _failed(self, exc: BaseException) -> None:
+        self._searching.stop()
         self.count_label.setText(self.tr("Could not load the caseload: %1").replace("%1", str(exc)))
 
     # --- opening a patient ---
