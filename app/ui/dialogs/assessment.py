@@ -117,7 +117,7 @@ class AssessmentDialog(QDialog):
         self.notes: dict[str, QLineEdit] = {}
         for row, domain in enumerate(NEED_DOMAINS, start=1):
             name = self.tr(NEED_DOMAIN_LABELS[domain])
-            label = QLabel(name)
+            label = QLabel(name.replace("&", "&&"))  # "&" is a mnemonic marker in a label
             combo = QComboBox()
             combo.setAccessibleName(self.tr("Need level: %1").replace("%1", name))
             combo.setPlaceholderText(self.tr("Not rated"))
@@ -176,6 +176,7 @@ class AssessmentDialog(QDialog):
         abox.addWidget(self.action_table)
         arow = QHBoxLayout()
         arow.addWidget(self.action_error, 1)
+        arow.addStretch(1)
         arow.addWidget(self.add_action_button)
         arow.addWidget(self.remove_action_button)
         abox.addLayout(arow)

@@ -87,6 +87,7 @@ class DirectoryDialog(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
         self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col, width in ((1, 170), (2, 120), (3, 80), (4, 55)):
             self.table.setColumnWidth(col, width)

@@ -154,7 +154,7 @@ class MdtScreen(Screen):
         self.meeting_table = _table(self.tr("MDT meetings"))
         self.meeting_table.setModel(self.meetings)
         self.meeting_table.setMinimumWidth(300)
-        for col, width in enumerate((88, 45, 112, 62)):
+        for col, width in enumerate((86, 42, 104, 62)):
             self.meeting_table.setColumnWidth(col, width)
 
         self.heading = QLabel(self.tr("Choose a meeting, or plan a new one."))
@@ -261,7 +261,7 @@ class MdtScreen(Screen):
         self.split.addWidget(self.meeting_table)
         self.split.addWidget(detail)
         self.split.setStretchFactor(1, 1)
-        self.split.setSizes([370, 1030])
+        self.split.setSizes([396, 1044])
 
         self.progress = ProgressPanel()
         layout = QVBoxLayout(self)

@@ -173,19 +173,24 @@ class SyncScreen(Screen):
         irow.addWidget(self.import_summary, 1)
         irow.addWidget(self.import_button)
         rbox.addLayout(irow)
-        rbox.addWidget(self.result_table, 1)
+        rbox.addWidget(self.result_table)
 
+        self.result_table.setMinimumHeight(90)
+        self.result_table.setMaximumHeight(170)
+
+        self.conflicts = ConflictsPanel(self.shell)
+        self.conflicts_box = QGroupBox(self.tr("Conflicts"))
+        QVBoxLayout(self.conflicts_box).addWidget(self.conflicts)
         exchange = QWidget()
         xbox = QVBoxLayout(exchange)
         xbox.addWidget(send)
-        xbox.addWidget(receive, 1)
+        xbox.addWidget(receive)
+        xbox.addWidget(self.conflicts_box, 1)
 
-        self.conflicts = ConflictsPanel(self.shell)
         self.team = TeamPanel(self.shell)
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName(self.tr("Sync sections"))
-        self.tabs.addTab(exchange, self.tr("E&xchange"))
-        self.tabs.addTab(self.conflicts, self.tr("C&onflicts"))
+        self.tabs.addTab(exchange, self.tr("E&xchange and conflicts"))
         self.tabs.addTab(self.team, self.tr("&Team && keys"))
 
         self.progress = ProgressPanel()
@@ -235,10 +240,11 @@ class SyncScreen(Screen):
         self.import_button.setEnabled(st.team_id is not None)
         self.conflicts.set_conflicts(data.conflicts)
         count = len(data.conflicts)
-        self.tabs.setTabText(
-            1, self.tr("C&onflicts (%1)").replace("%1", str(count)) if count else
-            self.tr("C&onflicts")
-        )  # fmt: skip
+        self.conflicts_box.setTitle(
+            self.tr("Conflicts to resolve (%1)").replace("%1", str(count))
+            if count
+            else self.tr("Conflicts")
+        )
         self.team.show_status(st)
         self._show_warnings()
         self.loaded.emit()

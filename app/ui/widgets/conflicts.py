@@ -134,6 +134,7 @@ class ConflictsPanel(QWidget):
         split.addWidget(self.detail)
         split.setSizes([600, 500])
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
         self._show(None)
 

@@ -33,7 +33,8 @@ class LockScreen(QWidget):
         panel = QFrame()
         panel.setObjectName("lockPanel")
         panel.setFrameShape(QFrame.Shape.StyledPanel)
-        panel.setMaximumWidth(520)
+        panel.setMinimumWidth(440)
+        panel.setMaximumWidth(560)
         title = QLabel(self.tr("CareCoord is locked"))
         title.setObjectName("screenTitle")
         self.reason = QLabel(
@@ -58,6 +59,7 @@ class LockScreen(QWidget):
         form.addRow(who_label, self.who)
         form.addRow(self.passphrase_label, self.passphrase)
         box = QVBoxLayout(panel)
+        box.setContentsMargins(24, 20, 24, 20)
         box.addWidget(title)
         box.addWidget(self.reason)
         box.addSpacing(8)
