@@ -10,6 +10,7 @@ import logging
 import sys
 from typing import TYPE_CHECKING, Any
 
+import shiboken6
 from PySide6.QtCore import (
     SLOT,
     QAbstractNativeEventFilter,
@@ -254,7 +255,8 @@ class IdleLock(QObject):
             action.setEnabled(True)
         self._disabled = []
         for w in self._hidden:
-            w.show()
+            if shiboken6.isValid(w):  # a message box that was waiting is gone by now
+                w.show()
         self._hidden = []
         self.is_locked = False
         self.timer.start()

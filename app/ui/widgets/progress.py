@@ -14,11 +14,17 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from app.core.errors import CareCoordError
+
 Report = Callable[[int, int, str], None]
 
 
-class Cancelled(Exception):
-    """Raised inside a job when the user pressed Cancel."""
+class Cancelled(CareCoordError):
+    """Raised inside a job when the user pressed Cancel (a refusal, not a fault: the worker
+    reports it without logging a traceback)."""
+
+    def __init__(self) -> None:
+        super().__init__("Cancelled; nothing was written.")
 
 
 class _Relay(QObject):

@@ -8,10 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDialog,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -213,8 +212,9 @@ class TeamPanel(QWidget):
             new=True,
             parent=self,
         )
-        if ask.exec() == QDialog.DialogCode.Accepted:
-            self.export_key_to(path, ask.value())
+        ask.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        ask.accepted.connect(lambda: self.export_key_to(path, ask.value()))
+        ask.open()
 
     def export_key_to(self, path: Path, passphrase: str) -> None:
         ctx = self.shell.ctx
@@ -239,8 +239,9 @@ class TeamPanel(QWidget):
             new=False,
             parent=self,
         )
-        if ask.exec() == QDialog.DialogCode.Accepted:
-            self.import_key_from(path, ask.value())
+        ask.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        ask.accepted.connect(lambda: self.import_key_from(path, ask.value()))
+        ask.open()
 
     def import_key_from(self, path: Path, passphrase: str) -> None:
         ctx, label = self.shell.ctx, self._laptop_name()
