@@ -237,14 +237,34 @@ def count_statement(query: CaseloadQuery, now: datetime) -> Select[int]:
     return select(func.count()).select_from(base.where(*_conditions(query, now)).subquery())
 
 
+# The columns a caseload row shows: plain rows rather than whole Patient objects, so a page
+# costs no ORM bookkeeping and the sort (when there is one) carries less.
+_ROW_COLUMNS = (
+    Patient.id,
+    Patient.family_name,
+    Patient.given_name,
+    Patient.nhs_number,
+    Patient.date_of_birth,
+    Patient.level,
+    Patient.risk_score,
+    Patient.ltc_count,
+    Patient.frailty_band,
+    Patient.efi_score,
+    Patient.predicted_cost_ratio,
+    Patient.flag_for_mdt,
+    Practice.name.label("practice_name"),
+    Coordinator.name.label("coordinator_name"),
+)
+
+
 def page_statement(
     query: CaseloadQuery, now: datetime, *, offset: int, limit: int, nhs_index: bool = True
-) -> Select[Patient, str, str]:
+) -> Select[*tuple[Any, ...]]:
     """The SELECT of one page of patients (with practice and coordinator names)."""
     if query.sort not in SORT_KEYS:
         raise ValueError(f"unknown caseload sort key {query.sort!r}")
     stmt = (
-        select(Patient, Practice.name, Coordinator.name)
+        select(*_ROW_COLUMNS)
         .outerjoin(Practice, Practice.code == Patient.practice_code)
         .outerjoin(Coordinator, Coordinator.id == Patient.coordinator_id)
     )
@@ -273,7 +293,7 @@ def search_caseload(
         query, now, offset=offset, limit=limit, nhs_index=total <= NHS_INDEX_MAX_ROWS
     )
     found = session.execute(stmt).all()
-    ids = [p.id for p, _, _ in found]
+    ids = [p.id for p in found]
     next_tasks: dict[str, tuple[str, datetime]] = {}
     contacts: dict[str, datetime] = {}
     if ids:
@@ -294,7 +314,7 @@ def search_caseload(
             contacts[pid] = called
     today = to_local(now).date()
     rows = []
-    for patient, practice, coordinator in found:
+    for patient in found:
         task = next_tasks.get(patient.id)
         rows.append(
             CaseloadRow(
@@ -302,20 +322,21 @@ def search_caseload(
                 name=display_name(patient.family_name, patient.given_name),
                 nhs_number=patient.nhs_number,
                 age=age(patient.date_of_birth, today),
-                practice=practice,
+                practice=patient.practice_name,
                 level=patient.level,
                 risk_score=patient.risk_score,
                 flags=_flags_of(patient),
                 next_task=task[0] if task else None,
                 next_task_due=task[1] if task else None,
                 last_contact=contacts.get(patient.id),
-                coordinator=coordinator,
+                coordinator=patient.coordinator_name,
             )
         )
     return CaseloadPage(rows=tuple(rows), total=total, offset=offset)
 
 
-def _flags_of(patient: Patient) -> tuple[str, ...]:
+def _flags_of(patient: Any) -> tuple[str, ...]:
+    """The cohort flags of a Patient, or of a row with the same column names."""
     flags = cohort_flags(
         ltc_count=patient.ltc_count,
         frailty_band=patient.frailty_band,
