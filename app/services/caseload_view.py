@@ -819,7 +819,7 @@ def patient_timeline(session: Session, *, patient_id: str) -> tuple[TimelineEntr
     for task in session.scalars(
         select(Task).where(
             Task.patient_id == patient_id,
-            Task.status == "done",
+            Task.status.concat("") == "done",  # through the patient index (see _open_task)
             Task.kind != "post_discharge_call",  # the call itself is on the timeline
         )
     ):
