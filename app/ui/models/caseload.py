@@ -169,6 +169,8 @@ class CaseloadTableModel(QAbstractTableModel):
         if key == "next_task" and row.next_task is not None:
             prefix = self.tr("Overdue: ") if self._overdue(row) else ""
             return f"{prefix}{row.next_task} — {fmt.when(row.next_task_due)}"
+        if key == "flags" and row.flags:
+            return ", ".join(fmt.label(f) for f in row.flags)
         if key == "name" and row.coordinator:
             return self.tr("Coordinator: %1").replace("%1", row.coordinator)
         return None
