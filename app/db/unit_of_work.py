@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 from app.db.engine import WRITE_OPTION
 
@@ -33,25 +35,35 @@ class Database:
         self._reads = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
         if configure is not None:
             configure(self._writes)
+        # An in-memory database is one connection shared by every thread: sessions on it take
+        # turns (an on-disk database has a connection per session and SQLite's own locking).
+        self._turns: threading.RLock | None = (
+            threading.RLock() if isinstance(engine.pool, StaticPool) else None
+        )
+
+    def _turn(self) -> AbstractContextManager[Any]:
+        return self._turns if self._turns is not None else nullcontext()
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction (BEGIN IMMEDIATE): commit on success, roll back on any error."""
-        session = self._writes(info=dict(self.session_info))
-        try:
-            with session.begin():
-                yield session
-        finally:
-            session.close()
+        with self._turn():
+            session = self._writes(info=dict(self.session_info))
+            try:
+                with session.begin():
+                    yield session
+            finally:
+                session.close()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only snapshot; anything written in it is rolled back."""
-        session = self._reads(info=dict(self.session_info))
-        try:
-            yield session
-        finally:
-            session.close()  # ends the transaction; objects stay readable (detached)
+        with self._turn():
+            session = self._reads(info=dict(self.session_info))
+            try:
+                yield session
+            finally:
+                session.close()  # ends the transaction; objects stay readable (detached)
 
     def dispose(self) -> None:
         self.engine.dispose()
