@@ -60,6 +60,13 @@ def run(argv: Sequence[str], *, clock: Clock | None = None) -> int:
     if args.command is None or handler is None:
         parser.print_usage(sys.stderr)
         return 2
+    if not getattr(args, "needs_context", True):
+        # e.g. `db restore`: the database may be too damaged to open, and must not be open
+        try:
+            return int(handler(args, resolve_paths(args.data_dir)))
+        except CareCoordError as exc:
+            print(f"carecoord: {exc}", file=sys.stderr)
+            return 1
     try:
         ctx = open_context(resolve_paths(args.data_dir), clock=clock)
     except CareCoordError as exc:
