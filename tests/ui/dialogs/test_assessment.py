@@ -44,6 +44,7 @@ def test_completing_with_an_unrated_domain_is_refused_inline(qtbot, ctx, team, d
     assert "not yet rated: Safeguarding" in dialog.domain_error.text()
     assert "border" in dialog.levels["safeguarding"].styleSheet()
     assert dialog.levels["housing"].styleSheet() == ""
+    dialog.shell.runner.wait()  # its reads share the in-memory database's connection
     with ctx.db.read() as s:
         draft = assessments.list_assessments(s, patient_id=team.overdue)[0]
     assert draft.status == "draft"  # the form was saved before completing was refused
@@ -72,6 +73,7 @@ def test_complete_with_every_domain_rated_sets_the_review_task(qtbot, ctx, clock
     assert dialog.heading.text().startswith("Version 1 — completed")
     assert not dialog.save_button.isEnabled()
     assert dialog.start_button.isEnabled()
+    dialog.shell.runner.wait()
     with ctx.db.read() as s:
         done = assessments.latest_completed(s, patient_id=team.overdue)
         reviews = tasks.list_tasks(

@@ -30,6 +30,7 @@ def test_without_a_plan_every_criterion_says_what_is_missing(dialog) -> None:
 
 
 def test_a_full_plan_meets_all_five(qtbot, ctx, clock, team, dialog) -> None:
+    dialog.shell.runner.wait()  # its reads share the in-memory database's connection
     with ctx.db.write() as s:
         a = assessments.start_assessment(s, patient_id=team.overdue, now=clock.now())
         assessments.save_assessment(

@@ -31,6 +31,7 @@ def test_add_a_new_carer(qtbot, ctx, team, shell) -> None:
     carer = saved.args[0]
     assert carer.display_name == "ASHWORTH, Keith"
     assert carer.patient_ids == (team.overdue,)
+    shell.runner.wait()  # its reads share the in-memory database's connection
     with ctx.db.read() as s:
         links = carers.carers_for_patient(s, patient_id=team.overdue)
     assert [(link.relationship, link.main_carer) for link in links] == [("son", True)]

@@ -55,6 +55,7 @@ def test_edit_then_deactivate_a_seeded_service(qtbot, ctx, dialog) -> None:
     assert not saved.args[0].active
     qtbot.waitUntil(lambda: dialog.active_button.text() == "Re&activate", timeout=WAIT_MS)
     assert dialog.show_inactive.isChecked()  # so the service stays in view
+    dialog.shell.runner.wait()  # its reads share the in-memory database's connection
     with ctx.db.read() as s:
         assert fcp not in {x.id for x in directory.list_services(s)}
         assert directory.get_service(s, service_id=fcp).contact == "0116 305 0005"

@@ -24,7 +24,8 @@ def dialog(qtbot, shell, team) -> ReferralDialog:
     return d
 
 
-def _refs(ctx, clock, patient_id):
+def _refs(ctx, clock, patient_id, runner):
+    runner.wait()  # the dialog's reads share the in-memory database's connection
     with ctx.db.read() as s:
         return referrals.referrals_for_patient(s, patient_id=patient_id, now=clock.now())
 
@@ -45,7 +46,7 @@ def test_a_referral_without_consent_is_refused(qtbot, ctx, clock, team, dialog) 
     dialog.save_button.click()
     qtbot.waitUntil(lambda: dialog.consent_error.text() != "", timeout=WAIT_MS)
     assert "consent must be recorded" in dialog.consent_error.text()
-    assert _refs(ctx, clock, team.overdue) == []
+    assert _refs(ctx, clock, team.overdue, dialog.shell.runner) == []
 
 
 def test_a_referral_needs_a_service_and_a_reason(qtbot, ctx, clock, team, dialog) -> None:
@@ -65,7 +66,8 @@ def test_refer_with_consent_sends_it(qtbot, ctx, clock, team, dialog) -> None:
     with qtbot.waitSignal(dialog.referral_made, timeout=WAIT_MS) as made:
         dialog.save_button.click()
     assert made.args[0].status == "sent"
-    assert [r.service_name for r in _refs(ctx, clock, team.overdue)] == ["First Contact Plus"]
+    made_now = _refs(ctx, clock, team.overdue, dialog.shell.runner)
+    assert [r.service_name for r in made_now] == ["First Contact Plus"]
 
 
 def test_a_duplicate_is_warned_about_before_sending(qtbot, ctx, clock, team, shell) -> None:
@@ -87,11 +89,11 @@ def test_a_duplicate_is_warned_about_before_sending(qtbot, ctx, clock, team, she
     d.consent.setChecked(True)
     d.save_button.click()  # first press: the warning stands, nothing is sent
     assert d.save_button.text() == "Refer anyway"
-    assert len(_refs(ctx, clock, team.overdue)) == 1
+    assert len(_refs(ctx, clock, team.overdue, shell.runner)) == 1
     with qtbot.waitSignal(d.referral_made, timeout=WAIT_MS) as made:
         d.save_button.click()
     assert made.args[0].warnings  # the service warns as well
-    assert len(_refs(ctx, clock, team.overdue)) == 2
+    assert len(_refs(ctx, clock, team.overdue, shell.runner)) == 2
 
 
 def test_status_moves_offer_only_legal_next_states_and_show_chases(

@@ -28,7 +28,8 @@ def screen(qtbot, window) -> MdtScreen:
 
 
 @pytest.fixture
-def meeting(ctx, clock, team) -> mdt.MeetingView:
+def meeting(ctx, clock, team, window) -> mdt.MeetingView:
+    window.runner.wait()  # the window's reads share the in-memory database's connection
     with ctx.db.write() as s:
         m = mdt.create_meeting(
             s,
@@ -120,6 +121,7 @@ def test_reorder_discuss_and_add_an_action(qtbot, screen, meeting) -> None:
 
 
 def test_open_actions_carry_forward_to_the_next_meeting(qtbot, ctx, clock, screen, meeting):
+    screen.shell.runner.wait()
     with ctx.db.write() as s:
         mdt.add_action(
             s,

@@ -45,6 +45,7 @@ def test_the_last_whole_week_is_shown_first_with_the_target(qtbot, ctx, clock, t
 
 
 def test_choosing_another_week_recalculates(qtbot, ctx, clock, team, screen) -> None:
+    screen.shell.runner.wait()  # the window's reads share the in-memory database's connection
     with ctx.db.write() as s:
         followup.log_call_attempt(
             s,
@@ -68,6 +69,7 @@ def test_saved_json_is_the_weekly_summary(qtbot, ctx, clock, team, tmp_path, scr
     out = tmp_path / "week.json"
     with qtbot.waitSignal(screen.json_saved, timeout=WAIT_MS):
         screen.save_json_to(out)
+    screen.shell.runner.wait()
     with ctx.db.read() as s:
         expected = build_weekly_summary(s, week="2026-W47", as_of=clock.now()).to_json_dict()
     assert json.loads(out.read_text()) == expected

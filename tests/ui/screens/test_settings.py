@@ -28,8 +28,9 @@ def screen(qtbot, window) -> SettingsScreen:
     return s
 
 
-def _team(ctx):
-    with ctx.db.read() as s:
+def _team(screen: SettingsScreen):
+    screen.shell.runner.wait()  # the window's reads share the in-memory database's connection
+    with screen.shell.ctx.db.read() as s:
         return {c.name: c for c in caseload.list_coordinators(s, include_inactive=True)}
 
 
@@ -39,7 +40,7 @@ def test_profile_of_the_signed_in_coordinator(qtbot, ctx, screen) -> None:
     screen.role.setText("Care Coordination Team Lead")
     with qtbot.waitSignal(screen.loaded, timeout=WAIT_MS):
         screen.profile_button.click()
-    assert _team(ctx)["Amira Shah"].role == "Care Coordination Team Lead"
+    assert _team(screen)["Amira Shah"].role == "Care Coordination Team Lead"
     screen.name.setText("Ben Okoro")  # someone else's name
     screen.profile_button.click()
     qtbot.waitUntil(lambda: screen.profile_error.text() != "", timeout=WAIT_MS)
@@ -59,7 +60,7 @@ def test_add_and_deactivate_team_members(qtbot, ctx, screen) -> None:
     screen.team_table.selectRow(names.index("Chloe Dunmore"))
     with qtbot.waitSignal(screen.loaded, timeout=WAIT_MS):
         screen.deactivate_button.click()
-    assert not _team(ctx)["Chloe Dunmore"].active
+    assert not _team(screen)["Chloe Dunmore"].active
 
 
 def test_laptop_settings_are_saved_and_the_lock_follows(qtbot, ctx, tmp_path, window, screen):
@@ -68,6 +69,7 @@ def test_laptop_settings_are_saved_and_the_lock_follows(qtbot, ctx, tmp_path, wi
     screen.folders["pdf"].setText(str(tmp_path))
     with qtbot.waitSignal(screen.settings_saved, timeout=WAIT_MS):
         screen.save_button.click()
+    screen.shell.runner.wait()
     with ctx.db.read() as s:
         saved = desktop.get_device_settings(s)
     assert (saved.idle_lock_minutes, saved.pdf_folder) == (15, str(tmp_path))

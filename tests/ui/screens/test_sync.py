@@ -37,7 +37,9 @@ def _create_team(qtbot, screen: SyncScreen) -> None:
     assert screen.team.devices.index(0, 0).data() == "Amira's laptop (this laptop)"
 
 
-def _phone(ctx, patient_id: str) -> str | None:
+def _phone(screen: SyncScreen, patient_id: str) -> str | None:
+    screen.shell.runner.wait()  # the window's reads share the in-memory database's connection
+    ctx = screen.shell.ctx
     with ctx.db.read() as s:
         return caseload.patient_view(s, patient_id=patient_id, now=ctx.clock.now()).phone
 
@@ -57,6 +59,7 @@ def test_export_then_import_a_colleagues_changes_and_resolve_a_conflict(
 
     # a colleague's laptop: joins with the key file, takes the bundle, edits the same field
     key_file = tmp_path / "team.cckey"
+    screen.shell.runner.wait()
     sync.export_key(ctx, key_file, PASSPHRASE)
     other = open_memory_context(clock=clock)
     try:
@@ -69,6 +72,7 @@ def test_export_then_import_a_colleagues_changes_and_resolve_a_conflict(
         theirs = sync.export_bundle(other, out=usb / "from-ben.ccb").path
     finally:
         other.close()
+    screen.shell.runner.wait()
     with ctx.db.write() as s:
         caseload.update_patient(s, patient_id=team.overdue, now=clock.now(), phone="0116 496 0222")
 
@@ -92,7 +96,7 @@ def test_export_then_import_a_colleagues_changes_and_resolve_a_conflict(
         panel.merge_button.click()
     assert screen.data.conflicts == ()
     assert screen.conflicts_box.title() == "Conflicts"
-    assert _phone(ctx, team.overdue) == "0116 496 0222 (home), 07700 900111 (mobile)"
+    assert _phone(screen, team.overdue) == "0116 496 0222 (home), 07700 900111 (mobile)"
 
 
 def test_a_file_that_is_not_a_bundle_is_refused_and_moved_aside(
