@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from sqlalchemy import select
 
 from app import __version__
@@ -11,7 +11,6 @@ from app.core.timeutil import to_local
 from app.models import Op
 from app.ui.main_window import MainWindow
 from app.ui.registry import SCREENS
-from app.ui.screens.placeholder import PlaceholderScreen
 
 
 def test_sidebar_lists_every_registered_screen_and_switches_pages(qtbot, window) -> None:
@@ -24,14 +23,11 @@ def test_sidebar_lists_every_registered_screen_and_switches_pages(qtbot, window)
     assert window.nav.currentRow() == 4
 
 
-def test_placeholder_pages_say_what_the_screen_is_for(window) -> None:
-    """Screens still to be built name what they are for (and never say "coming soon")."""
-    for page in window.screens.values():
-        if not isinstance(page, PlaceholderScreen):
-            continue
-        text = " ".join(label.text() for label in page.findChildren(QLabel))
-        assert "coming soon" not in text.lower()
-        assert len(text) > 120
+def test_every_screen_is_a_real_screen(window) -> None:
+    """No navigation entry leads to a stand-in page: each screen is its own class."""
+    kinds = {key: type(page).__name__ for key, page in window.screens.items()}
+    assert set(kinds) == {"today", "caseload", "mdt", "reports", "sync", "settings"}
+    assert len(set(kinds.values())) == len(kinds)
 
 
 def test_status_bar_shows_as_of_unsynced_and_who_is_signed_in(qtbot, window, ctx) -> None:
