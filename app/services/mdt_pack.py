@@ -173,13 +173,17 @@ def _needs_and_plans(
 
 def _referrals(session: Session, ids: Sequence[str]) -> dict[str, list[data.ReferralLine]]:
     out: dict[str, list[data.ReferralLine]] = defaultdict(list)
+    # every referral of these patients, the open ones kept here: with the status in the WHERE
+    # clause SQLite walks every open referral of the team (125 ms on 50,000 patients)
     rows = session.execute(
         select(Referral.patient_id, Service.name, Referral.status, Referral.status_changed_at)
         .join(Service, Service.id == Referral.service_id)
-        .where(Referral.patient_id.in_(ids), Referral.status.in_(OPEN_REFERRAL_STATUSES))
+        .where(Referral.patient_id.in_(ids))
         .order_by(Referral.status_changed_at, Service.name)
     )
     for pid, service, status, since in rows:
+        if status not in OPEN_REFERRAL_STATUSES:
+            continue
         out[pid].append(
             data.ReferralLine(service=service, status=_label(status), since=to_local(since).date())
         )

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from app.context import AppContext
 from app.core.validation import random_test_nhs_number
-from app.models import Op
+from app.models import Op, Patient
+from app.services import mdt
 from app.services import referrals as rf
 from app.services.caseload_view import (
     CaseloadPage,
@@ -23,6 +24,7 @@ from app.services.caseload_view import (
     status_summary,
 )
 from app.services.directory import get_service
+from app.services.mdt_pack import build_mdt_pack
 from app.services.reference import seeded_service_id
 from app.services.tasks import TaskView, list_tasks
 from tests.services.test_caseload import NOW, register
@@ -171,3 +173,24 @@ def test_the_caseload_finds_each_patients_next_task_through_the_patient_index(
     assert smith.next_task == "Check meds"  # the earliest open one
     task_plans = [p for p in _plans(file_ctx, read) if "FROM tasks" in p]
     assert task_plans and all("ix_tasks_patient_status_due" in p for p in task_plans)
+
+
+def test_the_mdt_pack_reads_open_referrals_through_the_patient_index(
+    file_ctx: AppContext,
+) -> None:
+    rng = random.Random(9)
+    _referrals_sent(file_ctx, 30, rng)  # an MDT's worth of patients
+    with file_ctx.db.write() as s:
+        meeting = mdt.create_meeting(s, meeting_date=NOW.date(), level="pcn", pcn_name="Hinckley",
+                                     now=NOW)  # fmt: skip
+        for pid in s.scalars(select(Patient.id)):
+            mdt.add_item(s, meeting_id=meeting.id, patient_id=pid, now=NOW)
+
+    def read(s: Session) -> object:
+        return build_mdt_pack(s, meeting_id=meeting.id, printed_by="Ann", now=NOW)
+
+    with file_ctx.db.read() as s:
+        pack = build_mdt_pack(s, meeting_id=meeting.id, printed_by="Ann", now=NOW)
+    assert sum(len(p.open_referrals) for p in pack.patients) == 30
+    referral_plans = [p for p in _plans(file_ctx, read) if "FROM referrals" in p]
+    assert referral_plans and all("ix_referrals_status" not in p for p in referral_plans)
