@@ -31,7 +31,9 @@ class Patient(Synced, Base):
 
     __tablename__ = "patients"
     __table_args__ = (
-        Index("ix_patients_family_given", "family_name", "given_name"),
+        # name order for the caseload; the NHS number rides along so that typing one is
+        # checked on the index entry, without reading each patient's row
+        Index("ix_patients_name_nhs", "family_name", "given_name", "nhs_number"),
         Index("ix_patients_coordinator_level", "coordinator_id", "level"),
     )
 

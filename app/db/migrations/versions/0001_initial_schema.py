@@ -208,7 +208,7 @@ def upgrade() -> None:
             "ix_patients_coordinator_level", ["coordinator_id", "level"], unique=False
         )
         batch_op.create_index(
-            "ix_patients_family_given", ["family_name", "given_name"], unique=False
+            "ix_patients_name_nhs", ["family_name", "given_name", "nhs_number"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_patients_nhs_number"), ["nhs_number"], unique=False)
         batch_op.create_index(
@@ -674,7 +674,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_patients_risk_score"))
         batch_op.drop_index(batch_op.f("ix_patients_practice_code"))
         batch_op.drop_index(batch_op.f("ix_patients_nhs_number"))
-        batch_op.drop_index("ix_patients_family_given")
+        batch_op.drop_index("ix_patients_name_nhs")
         batch_op.drop_index("ix_patients_coordinator_level")
 
     op.drop_table("patients")
