@@ -50,8 +50,9 @@ FLAG_LTC5, FLAG_FRAIL, FLAG_COST, FLAG_MDT = "ltc5", "frailty", "high_cost", "fo
 COHORT_FLAGS = (FLAG_LTC5, FLAG_FRAIL, FLAG_COST, FLAG_MDT)
 NULLABLE_SORT_KEYS = frozenset({"practice", "risk", "next_task", "last_contact"})
 # An NHS-number prefix matching more patients than this is read in name order through the
-# name index rather than through the NHS-number index and a sort.
-NHS_INDEX_MAX_ROWS = 2000
+# name index (which holds the NHS number too) rather than through the NHS-number index and a
+# sort: reading each match's row costs more than walking index entries that do not match.
+NHS_INDEX_MAX_ROWS = 500
 SORT_KEYS = (
     "name",
     "nhs_number",
