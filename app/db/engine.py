@@ -20,6 +20,7 @@ from app.core.errors import StorageError
 from app.db.encryption import DISK_FULL_MESSAGE, LOCKED_MESSAGE, is_disk_full, is_locked
 
 BUSY_TIMEOUT_MS = 5000
+PAGE_CACHE_KIB = 32 * 1024
 WRITE_OPTION = "carecoord_write"
 
 
@@ -53,6 +54,10 @@ def _install_pragmas(engine: Engine, *, in_memory: bool) -> None:
         cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
         if not in_memory:
             cur.execute("PRAGMA journal_mode=WAL")
+            # SQLCipher decrypts every page it reads into the cache: with SQLite's default
+            # 2 MB a large team's name and NHS-number indexes do not stay decrypted between
+            # keystrokes. Grown only as pages are read, up to this much per connection.
+            cur.execute(f"PRAGMA cache_size=-{int(PAGE_CACHE_KIB)}")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
