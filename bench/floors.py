@@ -5,6 +5,7 @@ content laid out with plain reportlab. The bare-window floor of the start-up lin
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,61 +19,55 @@ CONTACT_OUTCOMES = ("contacted_patient", "contacted_carer")
 # --- the caseload query in raw SQL ----------------------------------------------------------
 
 
-def _like(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+def _sql(stmt: Any) -> str:
+    """A statement of the app as the SQL text SQLite runs, its values written in."""
+    from sqlalchemy.dialects import sqlite
 
-
-def _where(text: str) -> tuple[str, list[str]]:
-    cleaned = text.replace(",", " ").strip()
-    if not cleaned:
-        return "1", []
-    compact = cleaned.replace(" ", "").replace("-", "")
-    if compact.isdigit():
-        return "p.nhs_number LIKE ? ESCAPE '\\'", [_like(compact)]
-    words = cleaned.split()
-    clause = " AND ".join(
-        "(p.family_name LIKE ? ESCAPE '\\' OR p.given_name LIKE ? ESCAPE '\\')" for _ in words
-    )
-    return clause, [v for w in words for v in (_like(w), _like(w))]
+    return str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
 
 
 class RawCaseload:
-    """The caseload's first page and total for a typed filter, as hand-written SQL on a raw
-    SQLCipher connection keyed like the app's (no ORM, no SQLAlchemy)."""
+    """The caseload's first page and total for a typed filter: the same SQL the app runs
+    (its count and page statements, then each listed patient's next task and last contact),
+    executed on a raw SQLCipher connection keyed like the app's, with no ORM and no worker
+    thread, rows fetched as tuples."""
 
     def __init__(self, db_path: Path, key: DatabaseKey | None, page_size: int) -> None:
+        from app.db.engine import PAGE_CACHE_KIB
+
         self.conn = encryption.connect(db_path, key)
+        self.conn.execute(f"PRAGMA cache_size=-{int(PAGE_CACHE_KIB)}")  # as the app's
         self.page_size = page_size
 
     def close(self) -> None:
         self.conn.close()
 
-    def query(self, text: str) -> tuple[int, list[Any]]:
-        where, params = _where(text)
+    def query(self, text: str, now: datetime) -> tuple[int, list[Any]]:
+        from app.services import caseload_view as cv
+
+        query = cv.CaseloadQuery(text=text)
         cur = self.conn.cursor()
-        total = cur.execute(f"SELECT count(*) FROM patients p WHERE {where}", params).fetchone()[0]
-        rows = cur.execute(
-            "SELECT p.id, p.family_name, p.given_name, p.nhs_number, p.date_of_birth, p.level,"
-            " p.risk_score, p.ltc_count, p.frailty_band, p.efi_score, p.predicted_cost_ratio,"
-            " p.flag_for_mdt, pr.name, c.name"
-            " FROM patients p"
-            " LEFT JOIN practices pr ON pr.code = p.practice_code"
-            " LEFT JOIN coordinators c ON c.id = p.coordinator_id"
-            f" WHERE {where} ORDER BY p.family_name, p.given_name, p.id LIMIT ?",
-            [*params, self.page_size],
-        ).fetchall()
+        total = cur.execute(_sql(cv.count_statement(query, now))).fetchone()[0]
+        page = cv.page_statement(
+            query,
+            now,
+            offset=0,
+            limit=self.page_size,
+            nhs_index=total <= cv.NHS_INDEX_MAX_ROWS,
+        )
+        rows = cur.execute(_sql(page)).fetchall()
         ids = [r[0] for r in rows]
         if ids:
             marks = ",".join("?" * len(ids))
             cur.execute(
-                "SELECT patient_id, title, due_at FROM tasks"
-                f" WHERE status = 'open' AND patient_id IN ({marks}) ORDER BY due_at, id",
+                "SELECT patient_id, title, due_at, id FROM tasks"
+                f" WHERE patient_id IN ({marks}) AND status = 'open'",
                 ids,
             ).fetchall()
             cur.execute(
                 "SELECT patient_id, max(called_at) FROM call_attempts"
-                f" WHERE outcome IN (?, ?) AND patient_id IN ({marks}) GROUP BY patient_id",
-                [*CONTACT_OUTCOMES, *ids],
+                f" WHERE patient_id IN ({marks}) AND outcome IN (?, ?) GROUP BY patient_id",
+                [*ids, *CONTACT_OUTCOMES],
             ).fetchall()
         cur.close()
         return total, rows

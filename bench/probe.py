@@ -1,15 +1,17 @@
-"""Run in a fresh interpreter (``python -c <this file's source> MODE DATA_DIR SETTINGS``):
-start the desktop app offscreen and report, as one JSON line on stdout, seconds since the
-parent launched the process (``BENCH_LAUNCHED``, a CLOCK_MONOTONIC reading) at each phase.
+"""Run in a fresh interpreter (``python -c <this file's source> MODE DATA_DIR``): start the
+desktop app offscreen and report, as one JSON line on stdout, seconds since the parent
+launched the process (``BENCH_LAUNCHED``, a CLOCK_MONOTONIC reading) at each phase.
 
 Modes:
   bare   a plain QMainWindow (the floor): Qt start-up and a first paint, nothing of CareCoord;
-  app    open the data folder (keys, checks, migration) and build CareCoord's MainWindow, the
-         way the app starts (style sheet, per-folder settings), up to its first paint;
+  app    ``carecoord --data-dir DATA_DIR`` as a user starts it (``app.main.main``: command
+         line, log, single-instance lock, keys, checks, migration, main window), up to the
+         main window's first paint;
   rss    as app, then open the caseload screen, wait for its first page, and report the
          process's resident memory (VmRSS, and the peak VmHWM) in bytes.
 
-This file is executed as a script; it imports nothing from the benchmark.
+The app is stopped by wrapping ``QApplication.exec``: nothing in CareCoord knows about the
+benchmark. This file is executed as a script; it imports nothing from the benchmark.
 """
 
 import json
@@ -20,10 +22,11 @@ from typing import Any
 
 LAUNCHED = float(os.environ["BENCH_LAUNCHED"])
 marks: dict[str, float] = {}
+result: dict[str, Any] = {"marks": marks}
 
 
 def mark(name: str) -> None:
-    marks[name] = time.monotonic() - LAUNCHED
+    marks.setdefault(name, time.monotonic() - LAUNCHED)
 
 
 def vm_status() -> dict[str, int]:
@@ -37,34 +40,32 @@ def vm_status() -> dict[str, int]:
 
 
 def main() -> int:
-    mode, data_dir, settings_file = sys.argv[1], sys.argv[2], sys.argv[3]
+    mode, data_dir = sys.argv[1], sys.argv[2]
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
+    from PySide6.QtCore import QEvent, QObject, QTimer
     from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
 
-    app = QApplication(["carecoord"])
-    mark("qt")
-    ctx = None
-    window: Any
-    if mode == "bare":
-        window = QMainWindow()
-        window.setWindowTitle("CareCoord")
-        window.resize(1280, 800)
-    else:
-        from pathlib import Path
+    def main_window() -> Any:
+        shown = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMainWindow)]
+        return shown[0] if shown else None
 
-        from app.context import open_context
-        from app.core.paths import AppPaths
+    def after_paint(app: QApplication) -> None:
+        mark("painted")
+        if mode != "rss":
+            app.quit()
+            return
+        window = main_window()
+        screen = window.show_screen("caseload")
 
-        mark("imports")
-        ctx = open_context(AppPaths(Path(data_dir)))
-        mark("data")
-        from app.ui.main_window import MainWindow
-        from app.ui.style import STYLE_SHEET
+        def listed(total: int) -> None:
+            result["caseload_total"] = total
+            for _ in range(5):
+                app.processEvents()
+            mark("caseload")
+            result.update(vm_status())
+            app.quit()
 
-        app.setStyleSheet(STYLE_SHEET)
-        window = MainWindow(ctx, settings=QSettings(settings_file, QSettings.Format.IniFormat))
-        mark("window")
+        screen.results_shown.connect(listed)
 
     class FirstPaint(QObject):
         def eventFilter(self, obj: QObject, event: QEvent) -> bool:
@@ -72,49 +73,50 @@ def main() -> int:
                 event.type() == QEvent.Type.Paint
                 and "first_paint" not in marks
                 and isinstance(obj, QWidget)
-                and obj.window() is window
+                and isinstance(obj.window(), QMainWindow)
             ):
                 mark("first_paint")
-                QTimer.singleShot(0, painted)  # after the whole frame is drawn
+                app = QApplication.instance()
+                assert isinstance(app, QApplication)
+                QTimer.singleShot(0, lambda: after_paint(app))  # after the whole frame
             return False
 
-    def painted() -> None:
-        mark("painted")
-        app.quit()
-
     watcher = FirstPaint()
-    app.installEventFilter(watcher)
-    window.show()
-    QTimer.singleShot(30_000, app.quit)  # a window that never paints is reported, not awaited
-    app.exec()
-    app.removeEventFilter(watcher)
-    if "painted" not in marks:
-        app.processEvents()
-        mark("processed")
-    result: dict[str, object] = {"marks": marks}
-    if mode == "rss":
-        screen = window.show_screen("caseload")
-        shown: list[int] = []
+    real_exec = QApplication.exec  # called on the one application (a static in Qt)
 
-        def listed(total: int) -> None:
-            shown.append(total)
-            app.quit()
+    def exec_until_measured(app: QApplication) -> int:
+        app.installEventFilter(watcher)
+        QTimer.singleShot(120_000, app.quit)  # a window that never paints is reported
+        code = real_exec()
+        app.removeEventFilter(watcher)
+        return int(code)
 
-        screen.results_shown.connect(listed)
-        QTimer.singleShot(60_000, app.quit)
-        if not shown:
-            app.exec()
-        for _ in range(5):
-            app.processEvents()
-        window.runner.wait()
-        app.processEvents()
-        mark("caseload")
-        result["caseload_total"] = shown[0] if shown else None
-        result.update(vm_status())
-    window.close()
-    if ctx is not None:
-        window.runner.wait()
-        ctx.close()
+    QApplication.exec = exec_until_measured  # type: ignore[method-assign,assignment]
+    if mode == "bare":
+        app = QApplication(["carecoord"])
+        window = QMainWindow()
+        window.setWindowTitle("CareCoord")
+        window.resize(1280, 800)
+        window.show()
+        app.exec()
+        code = 0
+    else:
+        from app import context
+        from app.main import main as carecoord
+        from app.ui import application
+
+        real_open = context.open_context
+
+        def open_context(*args: Any, **kwargs: Any) -> Any:
+            mark("open_data")
+            try:
+                return real_open(*args, **kwargs)
+            finally:
+                mark("data_open")
+
+        application.open_context = open_context  # type: ignore[attr-defined]
+        code = carecoord(["--data-dir", data_dir])
+    result["exit"] = code
     print(json.dumps(result), flush=True)
     return 0
 
