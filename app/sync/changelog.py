@@ -7,9 +7,8 @@ One op per record write, carrying per-field parents (the heads each field had on
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -309,19 +308,3 @@ def record_bulk_inserts(
     conn = session.connection()
     conn.exec_driver_sql(sql, records)
     conn.exec_driver_sql(_OPS_INSERT, ops)
-
-
-def ops_for_records(session: Session, keys: Iterable[tuple[str, str]]) -> list[Op]:
-    """The ops of the given records in local order: the audit trail."""
-    out: list[Op] = []
-    for t, r in keys:
-        out.extend(
-            session.scalars(
-                select(Op).where(Op.table_name == t, Op.record_id == r).order_by(Op.local_order)
-            )
-        )
-    return out
-
-
-def decode_parents(op: Op) -> dict[str, list[str]]:
-    return dict(json.loads(op.parents))
