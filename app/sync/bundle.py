@@ -20,7 +20,7 @@ uses AES-256-GCM (``AESGCM``) in a STREAM-like chunked construction, recorded in
 ``magic · header length · header · u32 i · flag``. So every chunk is bound to this exact header
 (team, epoch, counts, sender), to its position, and to whether it is the last one: dropping,
 reordering, duplicating or cutting chunks fails authentication even for someone who holds the
-team key but not the sender's signing key. Chunking keeps memory to one chunk at a time, which
+team key but not the sender's signing key. Chunking keeps memory to a few chunks at a time, which
 a single AEAD call over the whole payload could not.
 
 Signature. ``cryptography`` signs Ed25519 messages in one piece, with no streaming or pre-hash
@@ -52,7 +52,9 @@ import shutil
 import struct
 import tempfile
 import uuid
+from collections import deque
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,6 +82,7 @@ MAX_HEADER_BYTES = 1 << 20
 SIGNATURE_BYTES = 64
 NONCE_PREFIX_BYTES = 8
 SUFFIX = ".ccb"
+_AHEAD = 4  # sealed-and-written chunks the plaintext may run ahead of
 OP_KINDS = frozenset({"put", "delete"})
 _TEXT_KEYS = ("op_id", "device_id", "hlc", "table", "record_id")
 
@@ -338,18 +341,114 @@ def write_bundle(
     once and only one chunk is held at a time; if they do not match the ops, ValueError and
     nothing is written. Without them, ``ops`` is first read into a list to count it.
     The file goes to a temp name in the same folder, is fsynced and renamed, then read back and
-    verified in full; a file that does not verify is removed and StorageError raised.
+    checked; a file that does not read back exactly as written is removed and StorageError
+    raised.
     """
-    if not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
-        raise ValueError(f"chunk_size must be between {MIN_CHUNK_SIZE} and {MAX_CHUNK_SIZE}")
     if op_count is None or seq_ranges is None:
         ops = list(ops)
-        tally = _Tally()
+        counted = _Tally()
         for n, op in enumerate(ops, 1):
             _check_op_for_writing(op, n, Path(path))
+            counted.add(op)
+        op_count = counted.count if op_count is None else op_count
+        seq_ranges = counted.ranges if seq_ranges is None else seq_ranges
+    tally = _Tally()
+
+    def encoded(target: Path) -> Iterator[bytes]:
+        for n, op in enumerate(ops, 1):
+            _check_op_for_writing(op, n, target)
             tally.add(op)
-        op_count = tally.count if op_count is None else op_count
-        seq_ranges = tally.ranges if seq_ranges is None else seq_ranges
+            try:
+                yield _canonical(op) + b"\n"
+            except (TypeError, ValueError) as exc:
+                raise InvalidOpError(
+                    f"Change {n} cannot be put in bundle {target.name}: it is not plain JSON.",
+                    path=target,
+                ) from exc
+        if tally.count != op_count or tally.ranges != dict(seq_ranges):
+            raise ValueError("op_count or seq_ranges do not match the ops given")
+
+    return _write(
+        Path(path),
+        encoded,
+        team_key=team_key,
+        device_key=device_key,
+        schema_version=schema_version,
+        app_version=app_version,
+        op_count=op_count,
+        seq_ranges=seq_ranges,
+        clock=clock,
+        bundle_id=bundle_id,
+        chunk_size=chunk_size,
+    )
+
+
+def write_bundle_lines(
+    path: Path,
+    *,
+    lines: Iterable[bytes],
+    team_key: TeamKey,
+    device_key: DeviceKey,
+    schema_version: str | int,
+    app_version: str,
+    op_count: int,
+    seq_ranges: Mapping[str, tuple[int, int]],
+    clock: Clock | None = None,
+    bundle_id: str | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> BundleInfo:
+    """Like :func:`write_bundle`, for ops already encoded as JSON lines by a trusted source
+    (the change log, which stores every op's fields and parents as canonical JSON text).
+
+    Each item of ``lines`` holds one or more whole lines, each ending in ``\\n``. The ops are
+    not decoded again: only their number is checked against ``op_count`` (ValueError and
+    nothing written if it differs); ``seq_ranges`` is taken as given.
+    """
+    counted = 0
+
+    def counting(target: Path) -> Iterator[bytes]:
+        nonlocal counted
+        for block in lines:
+            if block and not block.endswith(b"\n"):
+                raise ValueError("every block of lines must end with a newline")
+            counted += block.count(b"\n")
+            yield block
+        if counted != op_count:
+            raise ValueError("op_count does not match the lines given")
+
+    return _write(
+        Path(path),
+        counting,
+        team_key=team_key,
+        device_key=device_key,
+        schema_version=schema_version,
+        app_version=app_version,
+        op_count=op_count,
+        seq_ranges=seq_ranges,
+        clock=clock,
+        bundle_id=bundle_id,
+        chunk_size=chunk_size,
+    )
+
+
+def _write(
+    path: Path,
+    payload: Callable[[Path], Iterator[bytes]],
+    *,
+    team_key: TeamKey,
+    device_key: DeviceKey,
+    schema_version: str | int,
+    app_version: str,
+    op_count: int,
+    seq_ranges: Mapping[str, tuple[int, int]],
+    clock: Clock | None,
+    bundle_id: str | None,
+    chunk_size: int,
+) -> BundleInfo:
+    """Header, temp file, payload (``payload(target)`` yields it in blocks), fsync, rename,
+    read-back."""
+    if not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
+        raise ValueError(f"chunk_size must be between {MIN_CHUNK_SIZE} and {MAX_CHUNK_SIZE}")
     header = BundleHeader(
         bundle_id=bundle_id or str(uuid.uuid4()),
         created_at=(clock or SystemClock()).now().astimezone(UTC),
@@ -380,13 +479,9 @@ def write_bundle(
         ) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
-            tally, plain_digest = _stream_payload(
-                fh, header, ops, team_key, device_key, chunk_size, target
-            )
+            written = _stream_payload(fh, header, payload(target), team_key, device_key, chunk_size)
             fh.flush()
             os.fsync(fh.fileno())
-        if tally.count != header.op_count or tally.ranges != dict(header.seq_ranges):
-            raise ValueError("op_count or seq_ranges do not match the ops given")
         os.replace(tmp_name, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -400,16 +495,7 @@ def write_bundle(
         raise
     fsync_directory(target.parent)
     try:
-        signers = {device_key.device_id: header.sender_public_key}
-        _verify(
-            target,
-            {team_key.epoch: team_key},
-            signers.get,
-            (),
-            allow_new_signer=False,
-            keep_ops=False,
-            plain_digest=plain_digest,
-        )
+        _read_back(target, team_key, written)
     except BundleError as exc:
         with contextlib.suppress(OSError):
             target.unlink()
@@ -430,52 +516,91 @@ def _check_op_for_writing(op: object, n: int, path: Path) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Written:
+    """What was written, to check the file against when it is read back."""
+
+    prefix: bytes
+    header: BundleHeader
+    digest: bytes  # SHA-512 of everything before the signature
+    signature: bytes
+
+
 def _stream_payload(
     fh: IO[bytes],
     header: BundleHeader,
-    ops: Iterable[Mapping[str, Any]],
+    blocks: Iterable[bytes],
     team_key: TeamKey,
     device_key: DeviceKey,
     chunk_size: int,
-    target: Path,
-) -> tuple[_Tally, bytes]:
-    """Write prefix, chunk records and signature; return the tally and SHA-256 of the payload."""
+) -> _Written:
+    """Write prefix, chunk records and signature.
+
+    Sealing, hashing and writing a chunk run on a second thread while the next chunk's
+    plaintext is produced (the hashing, AES and file calls release the GIL), at most a few
+    chunks ahead, in order.
+    """
     header_bytes = _canonical(header.to_json())
     prefix = MAGIC + _LENGTH.pack(len(header_bytes)) + header_bytes
     hasher = hashlib.sha512(prefix)
-    plain_hasher = hashlib.sha256()
     fh.write(prefix)
     aead = AESGCM(team_key.key)
-    index = 0
 
-    def emit(chunk: bytes, flag: int) -> None:
+    def emit(index: int, chunk: bytes, flag: int) -> None:
         nonce = header.nonce_prefix + _LENGTH.pack(index)
         sealed = aead.encrypt(nonce, chunk, prefix + _CHUNK_AAD.pack(index, flag))
-        plain_hasher.update(chunk)
-        record = _RECORD.pack(flag, len(sealed)) + sealed
-        hasher.update(record)
-        fh.write(record)
+        head = _RECORD.pack(flag, len(sealed))
+        hasher.update(head)
+        hasher.update(sealed)
+        fh.write(head)
+        fh.write(sealed)
 
-    tally = _Tally()
-    buf = bytearray()
-    for n, op in enumerate(ops, 1):
-        _check_op_for_writing(op, n, target)
-        tally.add(op)
+    pending: deque[Future[None]] = deque()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundle-writer") as pool:
         try:
-            buf += _canonical(op)
-        except (TypeError, ValueError) as exc:
-            raise InvalidOpError(
-                f"Change {n} cannot be put in bundle {target.name}: it is not plain JSON.",
-                path=target,
-            ) from exc
-        buf += b"\n"
-        while len(buf) > chunk_size:
-            emit(bytes(buf[:chunk_size]), _MORE)
-            del buf[:chunk_size]
-            index += 1
-    emit(bytes(buf), _LAST)
-    fh.write(device_key.sign(_SIG_CONTEXT + hasher.digest()))
-    return tally, plain_hasher.digest()
+            index = 0
+            buf = bytearray()
+            for block in blocks:
+                buf += block
+                while len(buf) > chunk_size:
+                    pending.append(pool.submit(emit, index, bytes(buf[:chunk_size]), _MORE))
+                    del buf[:chunk_size]
+                    index += 1
+                    while len(pending) > _AHEAD:
+                        pending.popleft().result()
+            pending.append(pool.submit(emit, index, bytes(buf), _LAST))
+            while pending:
+                pending.popleft().result()
+        finally:
+            for job in pending:
+                job.cancel()
+    digest = hasher.digest()
+    signature = device_key.sign(_SIG_CONTEXT + digest)
+    fh.write(signature)
+    return _Written(prefix=prefix, header=header, digest=digest, signature=signature)
+
+
+def _read_back(path: Path, team_key: TeamKey, written: _Written) -> None:
+    """One pass over the file just written: every byte as written (same SHA-512 and signature)
+    and every chunk decrypts under the team key."""
+    header = written.header
+    aead = AESGCM(team_key.key)
+    with _open_file(path) as fh:
+        if fh.read(len(written.prefix)) != written.prefix:
+            raise TamperedBundleError(f"The bundle {path.name} changed on disk.", path=path)
+        hasher = hashlib.sha512(written.prefix)
+        for index, flag, head, sealed in _records(fh, header, path):
+            hasher.update(head)
+            hasher.update(sealed)
+            nonce = header.nonce_prefix + _LENGTH.pack(index)
+            try:
+                aead.decrypt(nonce, sealed, written.prefix + _CHUNK_AAD.pack(index, flag))
+            except InvalidTag as exc:
+                raise TamperedBundleError(
+                    f"The bundle {path.name} chunk {index} does not decrypt.", path=path
+                ) from exc
+        if hasher.digest() != written.digest or fh.read() != written.signature:
+            raise TamperedBundleError(f"The bundle {path.name} changed on disk.", path=path)
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -665,7 +790,6 @@ def _verify(
     *,
     allow_new_signer: bool,
     keep_ops: bool,
-    plain_digest: bytes | None = None,
 ) -> OpenedBundle:
     name = path.name
     with _open_file(path) as fh:
@@ -700,11 +824,7 @@ def _verify(
                 f"The bundle {name} has been altered: its signature does not match.", path=path
             ) from exc
         team_key = _team_key_for(header, team_keys, path)
-        sink = (
-            _OpParser(header, path, keep_ops=keep_ops)
-            if plain_digest is None
-            else _PlainCheck(plain_digest, path)
-        )
+        sink = _OpParser(header, path, keep_ops=keep_ops)
         ops = _decrypt_all(fh, prefix, header, team_key, digest, path, sink)
     log.info("bundle %s verified: %d ops from device %s", header.bundle_id, header.op_count, device)
     return OpenedBundle(
@@ -834,24 +954,6 @@ class _OpParser:
         return self.ops
 
 
-class _PlainCheck:
-    """Read-back after writing: the decrypted payload must be exactly the payload written."""
-
-    def __init__(self, expected: bytes, path: Path) -> None:
-        self.expected, self.path = expected, path
-        self.hasher = hashlib.sha256()
-
-    def feed(self, plain: bytes) -> None:
-        self.hasher.update(plain)
-
-    def finish(self) -> list[dict[str, Any]]:
-        if self.hasher.digest() != self.expected:
-            raise TamperedBundleError(
-                f"The bundle {self.path.name} does not hold what was written.", path=self.path
-            )
-        return []
-
-
 def _decrypt_all(
     fh: IO[bytes],
     prefix: bytes,
@@ -859,7 +961,7 @@ def _decrypt_all(
     team_key: TeamKey,
     digest: bytes,
     path: Path,
-    sink: _OpParser | _PlainCheck,
+    sink: _OpParser,
 ) -> list[dict[str, Any]]:
     """Second pass: decrypt every chunk into ``sink``; the bytes must match the first pass."""
     name = path.name

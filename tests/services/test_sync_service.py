@@ -360,6 +360,8 @@ def test_nothing_to_export_writes_no_file(team: Team) -> None:
 def test_full_export_streams_every_op_in_local_order_and_marks_them_exported(team: Team) -> None:
     a = team.a
     a.add_patient("9991408916", "Testperson")
+    # text the JSON lines must escape or keep as it is: quotes, backslash, newline, tab, accents
+    a.add_patient("9991409009", 'O\'Dónnell "Sé" \\ Łukasz\nline two\tend \u2603')
     seen: list[tuple[int, int]] = []
     result = export_bundle(
         a.ctx, out=fresh_folder(team), full=True, progress=lambda d, t: seen.append((d, t))

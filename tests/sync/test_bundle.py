@@ -38,6 +38,7 @@ from app.sync.bundle import (
     open_bundle,
     read_header,
     write_bundle,
+    write_bundle_lines,
 )
 from app.sync.keys import DeviceKey, TeamKey, new_device_key, new_team_key, next_team_key
 
@@ -195,6 +196,81 @@ def test_invalid_op_is_not_written(
     ops[1]["kind"] = "upsert"
     with pytest.raises(InvalidOpError, match="Change 2 "):
         write(tmp_path / "x.ccb", ops, team_key, device_key)
+    assert list(tmp_path.iterdir()) == []
+
+
+def lines_of(ops: list[dict[str, Any]], per_block: int) -> list[bytes]:
+    encoded = [json.dumps(op, sort_keys=True, separators=(",", ":")).encode() for op in ops]
+    return [
+        b"".join(line + b"\n" for line in encoded[i : i + per_block])
+        for i in range(0, len(encoded), per_block)
+    ]
+
+
+def write_lines(path: Path, lines: list[bytes], team_key: TeamKey, device_key: DeviceKey,
+                op_count: int, seq_ranges: dict[str, tuple[int, int]]) -> Path:  # fmt: skip
+    return write_bundle_lines(
+        path,
+        lines=lines,
+        team_key=team_key,
+        device_key=device_key,
+        schema_version="0001",
+        app_version="0.1.0",
+        op_count=op_count,
+        seq_ranges=seq_ranges,
+        chunk_size=1024,
+    ).path
+
+
+def test_pre_encoded_lines_read_back_as_the_same_ops(
+    tmp_path: Path, team_key: TeamKey, device_key: DeviceKey
+) -> None:
+    dev = device_key.device_id
+    ops = make_ops(dev, 300)
+    path = write_lines(tmp_path / "l.ccb", lines_of(ops, 7), team_key, device_key, 300,
+                       {dev: (1, 300)})  # fmt: skip
+    assert open_as(path, team_key, device_key).ops == ops
+
+
+@pytest.mark.parametrize(
+    ("blocks", "declared", "message"),
+    [
+        (lambda ops: lines_of(ops, 4), 11, "op_count"),
+        (lambda ops: [b"".join(lines_of(ops, 4))[:-1]], 10, "newline"),
+    ],
+)
+def test_pre_encoded_lines_that_do_not_match_write_nothing(
+    tmp_path: Path,
+    team_key: TeamKey,
+    device_key: DeviceKey,
+    blocks: Callable[[list[dict[str, Any]]], list[bytes]],
+    declared: int,
+    message: str,
+) -> None:
+    dev = device_key.device_id
+    lines = blocks(make_ops(dev, 10))
+    with pytest.raises(ValueError, match=message):
+        write_lines(tmp_path / "l.ccb", lines, team_key, device_key, declared, {dev: (1, 10)})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bundle_that_does_not_read_back_as_written_is_removed(
+    tmp_path: Path, team_key: TeamKey, device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk (or stick) returns other bytes than were written: no bundle is left behind
+    that would be refused at the other end."""
+    real_replace = os.replace
+
+    def replace_and_damage(src: str, dst: Path) -> None:
+        real_replace(src, dst)
+        data = bytearray(Path(dst).read_bytes())
+        data[len(data) // 2] ^= 0x01
+        Path(dst).write_bytes(bytes(data))
+
+    monkeypatch.setattr("app.sync.bundle.os.replace", replace_and_damage)
+    with pytest.raises(StorageError, match="did not read back correctly, so it was removed"):
+        write(tmp_path / "r.ccb", make_ops(device_key.device_id, 200), team_key, device_key,
+              chunk_size=1024)  # fmt: skip
     assert list(tmp_path.iterdir()) == []
 
 
