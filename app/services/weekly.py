@@ -4,7 +4,8 @@ Report time ``as_of`` (default: now) makes a report reproducible: facts dated af
 ignored. Calendar days are Europe/London days; the week runs Monday 00:00 to Monday 00:00 local.
 What each figure counts:
 
-- post_discharge / readmissions_30d / trend: :mod:`app.services.metrics` (DESIGN.md §3).
+- post_discharge / readmissions_30d / trend: the definitions of :mod:`app.services.metrics`
+  (DESIGN.md §3), counted in SQL by :mod:`app.services.weekly_trend`.
 - caseload: episodes open at ``as_of`` (opened on or before its day, not closed by then), by the
   patient's coordinator and by care-coordination level at ``as_of`` (the patient's level; if it
   changed after ``as_of``, the last level change by then, else the episode's opening level);
@@ -51,7 +52,7 @@ from app.models import (
 from app.models.patient import LEVELS
 from app.models.referral import REFERRAL_STATUSES
 from app.reports import data
-from app.services import metrics
+from app.services import metrics, weekly_trend
 from app.services.patients import display_name
 from app.services.referrals import AWAITING_REPLY
 
@@ -364,7 +365,7 @@ def build_weekly_summary(
     monday = to_local(start).date()
     last_day = min(monday + timedelta(days=6), to_local(as_of).date())
 
-    trend = metrics.figures_for_weeks(session, weeks=_trend_weeks(year, number), as_of=as_of)
+    trend = weekly_trend.figures_for_weeks(session, weeks=_trend_weeks(year, number), as_of=as_of)
     this = trend[-1]
     tasks, overdue_work = _overdue(session, as_of)
     return data.WeeklySummary(
