@@ -53,6 +53,7 @@ NHS_RED = colors.HexColor("#DA291C")
 PALE_BLUE = colors.HexColor("#E6EFF8")
 ZEBRA = colors.HexColor("#F4F6F7")
 GRID = colors.HexColor("#C8D0D3")
+HIGHLIGHT = colors.HexColor("#FFF4D6")
 
 PAGE_SIZE = A4
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -212,9 +213,31 @@ def make_styles() -> ReportStyles:
     )
 
 
+class WrapOnceParagraph(Paragraph):  # type: ignore[misc]
+    """A Paragraph that breaks its lines once per width.
+
+    reportlab wraps a table cell's paragraph every time the table is measured (by
+    KeepTogether, then by the frame, again after a split) and once more when the cell is drawn,
+    each time breaking the same lines at the same width. The result depends only on the width,
+    the text and the style, so it is kept and handed back while the width is unchanged and the
+    lines are still the ones it made (``split`` may drop them)."""
+
+    _wrapped: tuple[float, Any, tuple[float, float]] | None = None
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        done = self._wrapped
+        if done is not None and done[0] == avail_width and self.__dict__.get("blPara") is done[1]:
+            self.width, self.height = done[2]
+            return done[2]
+        size: tuple[float, float] = super().wrap(avail_width, avail_height)
+        lines = self.__dict__.get("blPara")
+        self._wrapped = (avail_width, lines, size) if lines is not None else None
+        return size
+
+
 def para(text: str, style: ParagraphStyle) -> Paragraph:
     """A Paragraph of user text (escaped: '<' or '&' in a note never breaks the layout)."""
-    return Paragraph(markup(text), style)
+    return WrapOnceParagraph(markup(text), style)
 
 
 def widths(*fractions: float) -> list[float]:
@@ -251,6 +274,17 @@ def _cell(value: Cell, style: ParagraphStyle, width: float) -> Flowable | str:
     return para(value, style)
 
 
+def _runs(rows: Iterable[int]) -> list[tuple[int, int]]:
+    """Row indexes as (first, last) runs of consecutive rows: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+    runs: list[tuple[int, int]] = []
+    for r in sorted(set(rows)):
+        if runs and runs[-1][1] == r - 1:
+            runs[-1] = (runs[-1][0], r)
+        else:
+            runs.append((r, r))
+    return runs
+
+
 def data_table(
     styles: ReportStyles,
     header: Sequence[str],
@@ -274,13 +308,22 @@ def data_table(
             for i, h in enumerate(header)
         ]
     ]
+    # A text repeated down a column ("Carried forward", a standard action) is one paragraph,
+    # parsed and broken into lines once and drawn in each of its cells (as reportlab draws
+    # the header cells on every page).
+    made: dict[tuple[int, str], Flowable | str] = {}
     for row in rows:
-        data.append(
-            [
-                _cell(v, styles.cell_right if i in right else styles.cell, col_widths[i])
-                for i, v in enumerate(row)
-            ]
-        )
+        cells: list[Flowable | str] = []
+        for i, v in enumerate(row):
+            if not isinstance(v, str):
+                cells.append(v)
+                continue
+            cell = made.get((i, v))
+            if cell is None:
+                style = styles.cell_right if i in right else styles.cell
+                cell = made[(i, v)] = _cell(v, style, col_widths[i])
+            cells.append(cell)
+        data.append(cells)
     commands = [
         *_CELL_COMMANDS,
         ("BACKGROUND", (0, 0), (-1, 0), NHS_BLUE),
@@ -290,8 +333,10 @@ def data_table(
     commands += [("ALIGN", (c, 0), (c, -1), "RIGHT") for c in sorted(right)]
     if rows:
         commands.append(("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA]))
-    for r in highlight_rows:
-        commands.append(("BACKGROUND", (0, r + 1), (-1, r + 1), colors.HexColor("#FFF4D6")))
+    # one command per run of consecutive rows: a table re-applies every command to the rest
+    # of its rows each time it splits across a page
+    for first, last in _runs(highlight_rows):
+        commands.append(("BACKGROUND", (0, first + 1), (-1, last + 1), HIGHLIGHT))
     return Table(
         data,
         colWidths=list(col_widths),
