@@ -11,6 +11,10 @@ from pathlib import Path
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    desktop, data_dir = _desktop_only(args)
+    if desktop:  # the common case, kept quick: the command line's modules are not imported
+        _start_logging(data_dir)
+        return gui_main(data_dir=data_dir)
     from app.cli.main import build_parser, run
 
     parsed = build_parser().parse_args(args)
@@ -23,6 +27,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if code == 0 and parsed.command == "demo" and parsed.open:
         return gui_main(data_dir=parsed.data_dir)
     return code
+
+
+def _desktop_only(args: list[str]) -> tuple[bool, str | None]:
+    """(True, the --data-dir value) when ``args`` only open the desktop app: nothing, or
+    ``--data-dir DIR`` / ``--data-dir=DIR``. Anything else (a command, --help, --version, the
+    smoke test, an abbreviation, a mistake) goes through the full parser."""
+    if not args:
+        return True, None
+    if len(args) == 1 and args[0].startswith("--data-dir="):
+        return True, args[0].partition("=")[2]
+    if len(args) == 2 and args[0] == "--data-dir" and not args[1].startswith("-"):
+        return True, args[1]
+    return False, None
 
 
 def _start_logging(data_dir: str | None) -> None:

@@ -1,39 +1,81 @@
 """The screens of the main window, in navigation order. Adding a screen is one line here: a key,
-its title, a factory ``(shell) -> Screen`` and a shortcut."""
+its title, a loader returning its class and a shortcut.
+
+A screen's module is imported by its loader, when the screen is first shown: the main window's
+first paint needs only the titles (the screens bring in the services, SQLAlchemy and
+reportlab). The imports are ordinary ``from … import`` statements inside functions, so a
+freezer (PyInstaller) still finds them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
-from app.ui.format import QT_TRANSLATE_NOOP
-from app.ui.screens.base import Screen
-from app.ui.screens.caseload import CaseloadScreen
-from app.ui.screens.mdt import MdtScreen
-from app.ui.screens.reports import ReportsScreen
-from app.ui.screens.settings import SettingsScreen
-from app.ui.screens.sync import SyncScreen
-from app.ui.screens.today import TodayScreen
-from app.ui.shell import Shell
+from PySide6.QtCore import QT_TRANSLATE_NOOP as _QT_TRANSLATE_NOOP
+
+if TYPE_CHECKING:
+    from app.ui.screens.base import Screen
+    from app.ui.shell import Shell
 
 
 @dataclass(frozen=True)
 class ScreenSpec:
     key: str
     title: str  # source text, translated in the "Screens" context
-    build: Callable[[Shell], Screen]
+    load: Callable[[], type[Screen]]  # imports the screen's module; returns its class
     shortcut: str
 
+    def build(self, shell: Shell) -> Screen:
+        return self.load()(shell)
 
-_T = QT_TRANSLATE_NOOP
+
+def _today() -> type[Screen]:
+    from app.ui.screens.today import TodayScreen
+
+    return TodayScreen
+
+
+def _caseload() -> type[Screen]:
+    from app.ui.screens.caseload import CaseloadScreen
+
+    return CaseloadScreen
+
+
+def _mdt() -> type[Screen]:
+    from app.ui.screens.mdt import MdtScreen
+
+    return MdtScreen
+
+
+def _reports() -> type[Screen]:
+    from app.ui.screens.reports import ReportsScreen
+
+    return ReportsScreen
+
+
+def _sync() -> type[Screen]:
+    from app.ui.screens.sync import SyncScreen
+
+    return SyncScreen
+
+
+def _settings() -> type[Screen]:
+    from app.ui.screens.settings import SettingsScreen
+
+    return SettingsScreen
+
+
+_T = cast(Callable[[str, str], str], _QT_TRANSLATE_NOOP)
 
 SCREENS: tuple[ScreenSpec, ...] = (
-    ScreenSpec("today", _T("Screens", "Today"), TodayScreen, "Ctrl+1"),
-    ScreenSpec("caseload", _T("Screens", "Caseload"), CaseloadScreen, "Ctrl+2"),
-    ScreenSpec("mdt", _T("Screens", "MDT"), MdtScreen, "Ctrl+3"),
-    ScreenSpec("reports", _T("Screens", "Reports"), ReportsScreen, "Ctrl+4"),
-    ScreenSpec("sync", _T("Screens", "Sync"), SyncScreen, "Ctrl+5"),
-    ScreenSpec("settings", _T("Screens", "Settings"), SettingsScreen, "Ctrl+6"),
+    ScreenSpec("today", _T("Screens", "Today"), _today, "Ctrl+1"),
+    ScreenSpec("caseload", _T("Screens", "Caseload"), _caseload, "Ctrl+2"),
+    ScreenSpec("mdt", _T("Screens", "MDT"), _mdt, "Ctrl+3"),
+    ScreenSpec("reports", _T("Screens", "Reports"), _reports, "Ctrl+4"),
+    ScreenSpec("sync", _T("Screens", "Sync"), _sync, "Ctrl+5"),
+    ScreenSpec("settings", _T("Screens", "Settings"), _settings, "Ctrl+6"),
 )
 
 

@@ -4,11 +4,13 @@ and a way to ask the main window to show something."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from app.context import AppContext
-from app.ui.workers import Runner
+if TYPE_CHECKING:
+    from app.context import AppContext
+    from app.ui.workers import Runner
 
 
 class Shell(QObject):

@@ -25,9 +25,21 @@ def test_sidebar_lists_every_registered_screen_and_switches_pages(qtbot, window)
 
 def test_every_screen_is_a_real_screen(window) -> None:
     """No navigation entry leads to a stand-in page: each screen is its own class."""
-    kinds = {key: type(page).__name__ for key, page in window.screens.items()}
+    kinds = {s.key: type(window.get_screen(s.key)).__name__ for s in SCREENS}
     assert set(kinds) == {"today", "caseload", "mdt", "reports", "sync", "settings"}
     assert len(set(kinds.values())) == len(kinds)
+    assert set(window.screens) == set(kinds)
+
+
+def test_only_the_screen_shown_is_built_the_others_on_their_first_visit(qtbot, window) -> None:
+    assert set(window.screens) == {"today"}
+    assert window._patient is None
+    window.nav.setCurrentRow(2)
+    assert set(window.screens) == {"today", "mdt"}
+    assert window.stack.currentWidget() is window.screens["mdt"]
+    window.go_back()
+    assert window.current_key() == "today"
+    assert window.stack.currentWidget() is window.screens["today"]
 
 
 def test_status_bar_shows_as_of_unsynced_and_who_is_signed_in(qtbot, window, ctx) -> None:
@@ -77,7 +89,7 @@ def test_ctrl_f_goes_to_the_caseload_search(qtbot, window) -> None:
 
 
 def test_every_control_has_an_accessible_name_and_takes_focus(window) -> None:
-    pages = [*window.screens.values(), window.patient]
+    pages = [*(window.get_screen(s.key) for s in SCREENS), window.patient]
     interactive = (
         "QPushButton",
         "QLineEdit",
