@@ -193,26 +193,34 @@ def _referrals(session: Session, ids: Sequence[str]) -> dict[str, list[data.Refe
 def _actions(
     session: Session, meeting: MdtMeeting, names: dict[str, str]
 ) -> tuple[list[tuple[MdtActionRecord, bool]], dict[str, str]]:
-    """This meeting's actions and the still-open actions of earlier meetings (carried)."""
-    earlier = or_(
-        MdtMeeting.meeting_date < meeting.meeting_date,
-        and_(
-            MdtMeeting.meeting_date == meeting.meeting_date,
-            MdtMeeting.created_at < meeting.created_at,
-        ),
-    )
-    rows = session.execute(
-        select(MdtActionRecord, MdtMeeting.id == meeting.id)
+    """This meeting's actions and the still-open actions of earlier meetings (carried), in
+    meeting date, due date (none first), id order.
+
+    Two statements: this meeting's actions through the meeting index, then the open actions
+    of earlier meetings. There is no index on the action status, so the second walks the
+    team's MDT actions, testing the status before it looks the meeting up (a join in an OR
+    looked up the meeting of every action the team ever had)."""
+    own = session.scalars(
+        select(MdtActionRecord).where(MdtActionRecord.meeting_id == meeting.id)
+    ).all()
+    earlier = session.execute(
+        select(MdtActionRecord, MdtMeeting.meeting_date)
         .join(MdtMeeting, MdtMeeting.id == MdtActionRecord.meeting_id)
         .where(
+            MdtActionRecord.status == "open",
             or_(
-                MdtMeeting.id == meeting.id,
-                and_(earlier, MdtActionRecord.status == "open"),
-            )
+                MdtMeeting.meeting_date < meeting.meeting_date,
+                and_(
+                    MdtMeeting.meeting_date == meeting.meeting_date,
+                    MdtMeeting.created_at < meeting.created_at,
+                ),
+            ),
         )
-        .order_by(MdtMeeting.meeting_date, MdtActionRecord.due_date, MdtActionRecord.id)
-    )
-    actions = [(a, not mine) for a, mine in rows]
+    ).all()
+    dated = [(meeting.meeting_date, a, False) for a in own]
+    dated += [(day, a, True) for a, day in earlier]
+    dated.sort(key=lambda x: (x[0], x[1].due_date is not None, x[1].due_date or date.min, x[1].id))
+    actions = [(a, carried) for _, a, carried in dated]
     missing = {a.patient_id for a, _ in actions if a.patient_id and a.patient_id not in names}
     if missing:
         for p in session.execute(
@@ -222,6 +230,25 @@ def _actions(
         ):
             names[p.id] = display_name(p.family_name, p.given_name)
     return actions, names
+
+
+def _actions_by_item(
+    items: Sequence[MdtItem], actions: Sequence[tuple[MdtActionRecord, bool]]
+) -> dict[str, list[int]]:
+    """Indexes into ``actions`` shown under each agenda item, in ``actions`` order: this
+    meeting's actions for the item (or for its patient when not tied to an item) and the
+    actions carried forward for its patient."""
+    by_item: dict[str, list[int]] = defaultdict(list)
+    by_patient: dict[str, list[int]] = defaultdict(list)
+    for i, (a, carried) in enumerate(actions):
+        if not carried and a.item_id is not None:
+            by_item[a.item_id].append(i)
+        elif a.patient_id is not None:
+            by_patient[a.patient_id].append(i)
+    return {
+        item.id: sorted(by_item.get(item.id, []) + by_patient.get(item.patient_id, []))
+        for item in items
+    }
 
 
 def _action_line(a: MdtActionRecord, carried: bool, names: dict[str, str]) -> data.MdtAction:
@@ -274,19 +301,13 @@ def build_mdt_pack(
     referrals = _referrals(session, ids)
     actions, names = _actions(session, meeting, names)
 
+    lines = [_action_line(a, carried, names) for a, carried in actions]
+    shown = _actions_by_item(items, actions)
     agenda: list[data.MdtPatient] = []
     for item in items:
         p, practice = patients[item.patient_id]
         sbar = (item.situation, item.background, item.assessment, item.recommendation)
-        own = [
-            _action_line(a, carried, names)
-            for a, carried in actions
-            if (
-                not carried
-                and (a.item_id == item.id or (a.item_id is None and a.patient_id == p.id))
-            )
-            or (carried and a.patient_id == p.id)
-        ]
+        own = [lines[i] for i in shown[item.id]]
         agenda.append(
             data.MdtPatient(
                 name=names[p.id],
@@ -315,7 +336,7 @@ def build_mdt_pack(
             )
         )
     open_actions = sorted(
-        (_action_line(a, carried, names) for a, carried in actions if a.status == "open"),
+        (line for line, (a, _) in zip(lines, actions, strict=True) if a.status == "open"),
         key=lambda x: (not x.carried_forward, x.due or date.max, x.description),
     )
     place = (

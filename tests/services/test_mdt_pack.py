@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,9 @@ from sqlalchemy import event, func, select
 
 from app.context import AppContext
 from app.core.errors import NotFoundError
+from app.core.validation import random_test_nhs_number
 from app.models import (
+    CarePlan,
     Carer,
     CarerLink,
     MdtAction,
@@ -217,3 +220,95 @@ def _count_queries(ctx: AppContext, meeting_id: str) -> int:
     finally:
         event.remove(ctx.db.engine, "before_cursor_execute", record)
     return len(seen)
+
+
+def _full_meeting(ctx: AppContext, rng: random.Random, size: int, day: date) -> str:
+    """A meeting of ``size`` patients who each have everything the pack prints: a carer, a
+    recent admission with a call, a needs assessment, a care plan, an open referral, a
+    discussion, an action of this meeting and one carried forward from an earlier meeting."""
+    earlier = meeting(ctx, day - timedelta(days=28), created=NOW - timedelta(days=60), level="pcn")
+    current = meeting(ctx, day, created=NOW - timedelta(days=30), level="pcn", pcn_name="Hinckley")
+    for i in range(size):
+        with ctx.db.write() as s:
+            pid = register_patient(
+                s, nhs_number=random_test_nhs_number(rng), family_name=f"Fictional{size}x{i}",
+                given_name="Doreen", date_of_birth=date(1940, 1, 1), practice_code=None,
+                now=NOW - timedelta(days=300), ltc_count=5,
+            ).id  # fmt: skip
+            carer = Carer(family_name="Fictional", given_name=f"Carer{i}", young_carer=False)
+            s.add(carer)
+            s.flush()
+            s.add(CarerLink(carer_id=carer.id, patient_id=pid, relationship="daughter"))
+            a = NeedsAssessment(
+                patient_id=pid, version=1, status="completed", started_at=NOW - timedelta(days=30),
+                completed_at=NOW - timedelta(days=29), what_matters="Staying at home",
+            )  # fmt: skip
+            s.add(a)
+            s.flush()
+            s.add(NeedsDomainEntry(assessment_id=a.id, domain="mobility_falls", need_level="high"))
+            s.add(CarePlan(patient_id=pid, assessment_id=a.id, outcomes_agreed="Safe at home",
+                           agreed_at=NOW - timedelta(days=20)))  # fmt: skip
+            make_referral(
+                s, patient_id=pid, service_id=seeded_service_id("lac-north-west-leicestershire"),
+                reason="isolation", consent_given=True, now=NOW - timedelta(days=3), send=True,
+            )  # fmt: skip
+            adm = record_admission(
+                s, patient_id=pid, admitted_at=NOW - timedelta(days=10),
+                discharged_at=NOW - timedelta(days=5), hospital="Leicester Royal Infirmary",
+                now=NOW,
+            )  # fmt: skip
+            log_call_attempt(s, admission_id=adm.id, called_at=NOW - timedelta(days=4),
+                             outcome="contacted_patient", now=NOW)  # fmt: skip
+            item = MdtItem(meeting_id=current, patient_id=pid, position=i, reason="Discharge",
+                           situation="Home", recommendation="Review")  # fmt: skip
+            s.add(item)
+            s.flush()
+            s.add_all(
+                [
+                    MdtAction(meeting_id=current, item_id=item.id, patient_id=pid,
+                              description="Review medicines", owner="GP",
+                              due_date=day + timedelta(days=7)),
+                    MdtAction(meeting_id=earlier, patient_id=pid, description="Falls referral",
+                              owner="Ann", due_date=day - timedelta(days=7), status="open"),
+                ]
+            )  # fmt: skip
+    return current
+
+
+def test_a_30_patient_pack_takes_the_statements_of_a_5_patient_one_through_indexes(
+    file_ctx: AppContext,
+) -> None:
+    rng = random.Random(30)
+    small = _full_meeting(file_ctx, rng, 5, date(2026, 11, 2))
+    large = _full_meeting(file_ctx, rng, 30, MEETING_DAY)
+    seen: dict[str, list[tuple[str, Any]]] = {}
+    packs = {}
+    for name, meeting_id in (("small", small), ("large", large)):
+        statements: list[tuple[str, Any]] = []
+
+        def record(*args: Any, into: list[tuple[str, Any]] = statements) -> None:
+            into.append((str(args[2]), args[3]))
+
+        event.listen(file_ctx.db.engine, "before_cursor_execute", record)
+        try:
+            with file_ctx.db.read() as s:
+                packs[name] = build_mdt_pack(s, meeting_id=meeting_id, printed_by="x", now=NOW)
+        finally:
+            event.remove(file_ctx.db.engine, "before_cursor_execute", record)
+        seen[name] = statements
+
+    assert len(packs["small"].patients) == 5 and len(packs["large"].patients) == 30
+    for p in packs["large"].patients:  # every section was filled, so every read ran
+        assert p.carers and p.recent_admissions and p.needs and p.open_referrals
+        assert [a.carried_forward for a in p.actions] == [True, False]
+    assert len(seen["large"]) == len(seen["small"])
+    # Each patient table is read through an index; only the open MDT actions of earlier
+    # meetings are found by walking the team's MDT actions (there is no index on the status).
+    with file_ctx.db.read() as s:
+        raw = s.connection().connection.driver_connection
+        for sql, params in seen["large"]:
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            steps = [str(r[-1]) for r in raw.execute("EXPLAIN QUERY PLAN " + sql, params)]
+            scans = [x for x in steps if x.startswith("SCAN") and x != "SCAN mdt_actions"]
+            assert not scans, f"{sql}\n{steps}"
