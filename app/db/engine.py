@@ -9,6 +9,8 @@ the disk is full. Either way the transaction is rolled back, so nothing was chan
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from app.db.encryption import DISK_FULL_MESSAGE, LOCKED_MESSAGE, is_disk_full, i
 
 BUSY_TIMEOUT_MS = 5000
 PAGE_CACHE_KIB = 32 * 1024
+BULK_PAGE_CACHE_KIB = 256 * 1024
 WRITE_OPTION = "carecoord_write"
 
 
@@ -78,3 +81,17 @@ def _install_error_translation(engine: Engine) -> None:
             raise StorageError(LOCKED_MESSAGE) from original
         if is_disk_full(original):
             raise StorageError(DISK_FULL_MESSAGE) from original
+
+
+@contextmanager
+def bulk_page_cache(connection: Connection, kib: int = BULK_PAGE_CACHE_KIB) -> Iterator[None]:
+    """A bigger page cache on ``connection`` while a large write runs (a demo team, a bundle
+    import): the indexes on random ids grow all over the file, and with the everyday cache
+    every insert re-reads (and SQLCipher re-decrypts) pages evicted a moment before. The cache
+    grows only as pages are used and goes back to its size afterwards."""
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size=-{int(kib)}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.core.clock import Clock
 from app.core.errors import ConflictError, ValidationError
+from app.db.engine import bulk_page_cache
 from app.models import (
     Admission,
     CallAttempt,
@@ -50,7 +51,6 @@ from app.services.demo_world import Batch, BatchWriter, RowSink, Team, World, ru
 
 MAX_PATIENTS = 200_000
 CHUNK = 2_000  # patients generated and written together
-CACHE_KIB = 256 * 1024  # a bigger page cache while writing: the indexes on random ids grow
 
 
 @dataclass(frozen=True)
@@ -105,15 +105,10 @@ def generate_demo(
             f"{'s' if existing != 1 else ''}; create the demo team in an empty data folder."
         )
     session.flush()
-    connection = session.connection()
-    cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-    connection.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
-    try:
+    with bulk_page_cache(session.connection()):
         return _generate(
             session, patients=patients, seed=seed, today=today, clock=clock, progress=progress
         )
-    finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size={int(cache_size or -2000)}")
 
 
 def _generate(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from app.core.errors import BundleError, StorageError
 from app.core.secrets import b64encode
 from app.core.timeutil import format_utc
+from app.db.engine import bulk_page_cache
 from app.models import Op, TeamDevice
 from app.services.sync_export import (
     LAST_IMPORT_KEY,
@@ -138,7 +139,7 @@ def _import_one(ctx: AppContext, path: Path, team_keys: dict[int, TeamKey]) -> I
             revoked=revoked,
             allow_new_signer=True,
         )
-        with ctx.db.write() as session:
+        with ctx.db.write() as session, bulk_page_cache(session.connection()):
             return _merge(session, ctx, opened)
     except BundleError as exc:
         message = str(exc)

@@ -41,6 +41,7 @@ OP_KEYS = (
     "fields",
     "parents",
 )
+_OP_KEY_SET = frozenset(OP_KEYS)
 _DUP_NS = uuid.UUID("0b7f8f5e-8d2a-4a53-8f61-4a1c8f7d2e11")
 
 
@@ -103,9 +104,10 @@ def _same(existing: Op, incoming: dict[str, Any]) -> bool:
     )
 
 
-def _check_shape(op: dict[str, Any], synced_tables: set[str]) -> None:
-    missing = [k for k in OP_KEYS if k not in op]
-    if missing:
+def _check_shape(op: dict[str, Any], synced_tables: set[str]) -> Hlc:
+    """The op's HLC, once the op is known to be well formed."""
+    if not op.keys() >= _OP_KEY_SET:
+        missing = [k for k in OP_KEYS if k not in op]
         raise BundleError(f"A change is missing {', '.join(missing)}; the import was stopped.")
     if op["table"] not in synced_tables:
         raise BundleError(
@@ -114,28 +116,30 @@ def _check_shape(op: dict[str, Any], synced_tables: set[str]) -> None:
         )
     if op["op_id"] != f"{op['device_id']}:{op['seq']}" or op["kind"] not in ("put", "delete"):
         raise BundleError(f"Change {op['op_id']} is malformed; the import was stopped.")
-    Hlc.decode(str(op["hlc"]))
+    return Hlc.decode(str(op["hlc"]))
 
 
 def merge_ops(session: Session, ops: Sequence[dict[str, Any]], *, clock: Clock) -> MergeReport:
     """Apply received ops in the caller's transaction (all or nothing: any error rolls back)."""
     now = clock.now()
     synced_tables = {m.__tablename__ for m in synced_models()}
-    for op in ops:
-        _check_shape(op, synced_tables)
+    hlcs = [_check_shape(op, synced_tables) for op in ops]
+    # a laptop joining the team starts from nothing: no op can be held already
+    first_ops = session.execute(select(Op.op_id).limit(1)).first() is None
     existing: dict[str, Op] = {}
-    ids = [o["op_id"] for o in ops]
+    ids = [] if first_ops else [o["op_id"] for o in ops]
     for start in range(0, len(ids), 500):
         for row in session.scalars(select(Op).where(Op.op_id.in_(ids[start : start + 500]))):
             existing[row.op_id] = row
     order = session.scalar(select(func.max(Op.local_order))) or 0
     limit_ms = int((now + FUTURE_LIMIT).timestamp() * 1000)
+    received = stored_datetime(now)
     fresh: list[dict[str, Any]] = []
     seen: dict[str, dict[str, Any]] = {}
     held = 0
     by_device: dict[str, int] = {}
     max_hlc: Hlc | None = None
-    for op in ops:
+    for op, hlc in zip(ops, hlcs, strict=True):
         prior = existing.get(op["op_id"])
         if prior is not None:
             if not _same(prior, op):
@@ -153,7 +157,6 @@ def merge_ops(session: Session, ops: Sequence[dict[str, Any]], *, clock: Clock) 
                 )
             continue
         seen[op["op_id"]] = op
-        hlc = Hlc.decode(op["hlc"])
         is_future = hlc.wall_ms > limit_ms
         held += is_future
         if not is_future:
@@ -172,13 +175,13 @@ def merge_ops(session: Session, ops: Sequence[dict[str, Any]], *, clock: Clock) 
                 "fields": canonical_json(op["fields"]),
                 "parents": canonical_json(op["parents"]),
                 "local_order": order,
-                "received_at": now,
+                "received_at": received,
                 # relayed onwards in this laptop's next bundle
-                "exported": False,
-                "held_back": is_future,
+                "exported": 0,
+                "held_back": int(is_future),
             }
         )
-    known = _ops_of_new_records(session, fresh, seen)
+    known = _ops_of_new_records(session, fresh, seen, first_ops=first_ops)
     if fresh:
         _insert_ops(session, fresh)
     released = _release_held_back(session, limit_ms)
@@ -210,14 +213,20 @@ def merge_ops(session: Session, ops: Sequence[dict[str, Any]], *, clock: Clock) 
 
 
 def _ops_of_new_records(
-    session: Session, fresh: list[dict[str, Any]], received: dict[str, dict[str, Any]]
+    session: Session,
+    fresh: list[dict[str, Any]],
+    received: dict[str, dict[str, Any]],
+    *,
+    first_ops: bool = False,
 ) -> dict[tuple[str, str], list[OpRow]]:
     """For records this laptop had no op of before, their ops are exactly the fresh ones: hand
-    them to materialise so a large import does not read them back from the database."""
+    them to materialise so a large import does not read them back from the database.
+    (``first_ops``: the laptop held no op at all before this import.)"""
     by_table: dict[str, set[str]] = {}
-    for row in fresh:
-        if not row["held_back"]:
-            by_table.setdefault(row["table_name"], set()).add(row["record_id"])
+    if not first_ops:
+        for row in fresh:
+            if not row["held_back"]:
+                by_table.setdefault(row["table_name"], set()).add(row["record_id"])
     had: set[tuple[str, str]] = set()
     for tname, rids in by_table.items():
         ordered = sorted(rids)
@@ -237,22 +246,22 @@ def _ops_of_new_records(
         if row["held_back"] or key in had:
             continue
         op = received[row["op_id"]]
-        known.setdefault(key, []).append(
-            OpRow(op["op_id"], op["device_id"], op["hlc"], op["kind"], op["fields"], op["parents"])
+        found = OpRow(
+            op["op_id"], op["device_id"], op["hlc"], op["kind"], op["fields"], op["parents"]
         )
+        same_record = known.get(key)
+        if same_record is None:
+            known[key] = [found]
+        else:
+            same_record.append(found)
     return known
 
 
 def _insert_ops(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Bulk insert through the driver (the ORM's per-row overhead dominates large imports)."""
+    """Bulk insert through the driver (the ORM's per-row overhead dominates large imports);
+    ``received_at`` is already in its stored form."""
     cols = list(rows[0])
-    stored = []
-    for row in rows:
-        values = dict(row)
-        values["received_at"] = stored_datetime(row["received_at"])
-        values["exported"] = int(row["exported"])
-        values["held_back"] = int(row["held_back"])
-        stored.append(tuple(values[c] for c in cols))
+    stored = [tuple(row.values()) for row in rows]
     sql = f"INSERT INTO ops ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
     session.connection().exec_driver_sql(sql, stored)
 

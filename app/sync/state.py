@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -25,8 +25,9 @@ from app.sync.codec import canonical_json, column_decoders, synced_columns, tabl
 DELETED_FIELD = "_deleted"
 
 
-@dataclass(frozen=True)
-class OpRow:
+class OpRow(NamedTuple):
+    """One op as the state derivation needs it (a tuple: a large import makes millions)."""
+
     op_id: str
     device_id: str
     hlc: str
@@ -230,49 +231,104 @@ def _materialise_once(
     _store_conflicts_bulk(session, states, now=now)
     pending: list[tuple[str, str]] = []
     missing: set[tuple[str, str]] = set()
+    upserted: dict[str, set[str]] = {}
     for tname in order:  # upserts, parents first
         table = table_for(tname)
-        rows: list[dict[str, Any]] = []
+        ready: list[tuple[str, RecordState]] = []
         for rid, st in sorted(states[tname].items()):
             if not st.exists:
                 continue
             if not st.complete:
                 pending.append((tname, rid))
                 continue
-            rows.append(row_values(table, rid, st))
+            ready.append((rid, st))
         for fk in table.foreign_keys:
             col = fk.parent.name
-            wanted = {str(r[col]) for r in rows if r.get(col) is not None}
+            wanted = {str(v) for _, st in ready if (v := st.values.get(col)) is not None}
             if not wanted:
                 continue
             target: Table = fk.column.table
-            present = _present_ids(session, fk.column, wanted)
+            present = wanted & upserted.get(target.name, set())
+            if wanted - present:
+                present |= _present_ids(session, fk.column, wanted - present)
             kept = []
-            for row in rows:
-                value = row.get(col)
-                if value is None or value in present:
-                    kept.append(row)
+            for rid, st in ready:
+                value = st.values.get(col)
+                if value is None or str(value) in present:
+                    kept.append((rid, st))
                 else:
-                    pending.append((tname, row["id"]))
+                    pending.append((tname, rid))
                     missing.add((target.name, str(value)))
-            rows = kept
-        if rows:
-            stmt = sqlite_insert(table)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[table.c.id],
-                set_={c.name: stmt.excluded[c.name] for c in synced_columns(table)},
-            )
-            for start in range(0, len(rows), 5000):
-                session.execute(stmt, rows[start : start + 5000])
+            ready = kept
+        if ready:
+            _upsert(session, table, ready)
+            upserted[tname] = {rid for rid, _ in ready}
     return pending, missing
+
+
+_UPSERTS: dict[str, tuple[str, tuple[tuple[str, Any, Any], ...]] | None] = {}
+
+
+def _upsert(session: Session, table: Table, records: list[tuple[str, RecordState]]) -> None:
+    """Insert or update the rows of ``records`` (id, derived state).
+
+    Through the driver, each JSON value turned into the column's value and then stored by the
+    column type's own bind processor: the same stored values as a SQLAlchemy insert, without
+    its per-row work, which was most of a large import's time. A table with columns outside
+    the change log (which could have defaults to fill in) goes through SQLAlchemy.
+    """
+    connection = session.connection()
+    if table.name not in _UPSERTS:
+        _UPSERTS[table.name] = _upsert_plan(table, connection.dialect)
+    plan = _UPSERTS[table.name]
+    if plan is None:
+        rows = [row_values(table, rid, st) for rid, st in records]
+        stmt = sqlite_insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c.id],
+            set_={c.name: stmt.excluded[c.name] for c in synced_columns(table)},
+        )
+        for start in range(0, len(rows), 5000):
+            session.execute(stmt, rows[start : start + 5000])
+        return
+    sql, columns = plan
+    stored: list[tuple[Any, ...]] = []
+    for rid, st in records:
+        values = st.values
+        row: list[Any] = [rid]
+        for name, convert, process in columns:
+            value = values.get(name)
+            if value is not None:
+                value = convert(value)
+                if process is not None:
+                    value = process(value)
+            row.append(value)
+        stored.append(tuple(row))
+    connection.exec_driver_sql(sql, stored)
+
+
+def _upsert_plan(table: Table, dialect: Any) -> tuple[str, tuple[tuple[str, Any, Any], ...]] | None:
+    columns = synced_columns(table)
+    if len(columns) + 1 != len(table.columns):
+        return None
+    converters = dict(column_decoders(table))
+    plan = tuple((c.name, converters[c.name], c.type.bind_processor(dialect)) for c in columns)
+    names = ["id", *(c.name for c in columns)]
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        f" ON CONFLICT (id) DO UPDATE SET "
+        + ", ".join(f"{c.name} = excluded.{c.name}" for c in columns)
+    )
+    return sql, plan
 
 
 def _store_conflicts_bulk(
     session: Session, states: dict[str, dict[str, RecordState]], *, now: datetime
 ) -> None:
+    had_conflicts = session.execute(select(Conflict.field).limit(1)).first() is not None
     for tname, by_id in states.items():
         rids = sorted(by_id)
-        for chunk in _chunks(rids):
+        for chunk in _chunks(rids) if had_conflicts else ():
             session.execute(
                 delete(Conflict).where(Conflict.table_name == tname, Conflict.record_id.in_(chunk))
             )
