@@ -66,6 +66,7 @@ RUNTIME_IMPORTS: tuple[str, ...] = (
 #: Imported only if this Python has them (SQLCipher for encryption at rest; the Windows
 #: credential store bindings used by keyring's Windows backend).
 OPTIONAL_IMPORTS: tuple[str, ...] = (
+    "_rl_accel",  # reportlab imports its C accelerator by a name built at run time
     "sqlcipher3",
     "sqlcipher3.dbapi2",
     "win32ctypes.pywin32.win32cred",
