@@ -73,6 +73,35 @@ class RawCaseload:
         return total, rows
 
 
+# --- the op log, read as the export reads it ------------------------------------------------
+
+
+def read_op_log(db_path: Path, key: DatabaseKey | None) -> tuple[float, int]:
+    """Seconds to read every op (the columns a bundle carries, in local order) on a raw
+    SQLCipher connection keyed like the app's, and how many: what any full export must read,
+    before building, encrypting or writing anything. Not a floor DESIGN.md names; the export
+    line's note shows it."""
+    import time
+
+    from app.db.engine import PAGE_CACHE_KIB
+
+    conn = encryption.connect(db_path, key)
+    try:
+        conn.execute(f"PRAGMA cache_size=-{int(PAGE_CACHE_KIB)}")
+        cur = conn.cursor()
+        start = time.perf_counter()
+        cur.execute(
+            "SELECT op_id, device_id, seq, hlc, table_name, record_id, kind, fields, parents"
+            " FROM ops ORDER BY local_order"
+        )
+        count = 0
+        while batch := cur.fetchmany(2000):
+            count += len(batch)
+        return time.perf_counter() - start, count
+    finally:
+        conn.close()
+
+
 # --- the MDT summary with plain reportlab ---------------------------------------------------
 
 
