@@ -36,8 +36,11 @@ class Admission(Synced, Base):
 
     __tablename__ = "admissions"
     __table_args__ = (
-        Index("ix_admissions_patient_admitted", "patient_id", "admitted_at"),
-        Index("ix_admissions_discharged_at", "discharged_at"),
+        # a patient's stays (the weekly trend's next stay after each discharge, from the
+        # index alone)
+        Index("ix_admissions_patient_stay", "patient_id", "admitted_at", "discharged_at"),
+        # discharges by time, with what the weekly trend reads of each
+        Index("ix_admissions_discharged_patient", "discharged_at", "patient_id", "id"),
     )
 
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
@@ -52,7 +55,14 @@ class Admission(Synced, Base):
 
 class CallAttempt(Synced, Base):
     __tablename__ = "call_attempts"
-    __table_args__ = (Index("ix_call_attempts_admission_called", "admission_id", "called_at"),)
+    __table_args__ = (
+        Index("ix_call_attempts_admission_called", "admission_id", "called_at"),
+        # the calls that decide the weekly trend (contacts in its weeks, readmitted and
+        # deceased), read from the index alone
+        Index(
+            "ix_call_attempts_outcome_called", "outcome", "called_at", "admission_id", "patient_id"
+        ),
+    )
 
     admission_id: Mapped[str | None] = mapped_column(ForeignKey("admissions.id"))
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Synced
@@ -41,6 +41,8 @@ NEED_LEVELS = ("none", "low", "moderate", "high")
 
 class NeedsAssessment(Synced, Base):
     __tablename__ = "needs_assessments"
+    # the weekly summary: assessments completed in a week, reviews due in a week
+    __table_args__ = (Index("ix_needs_assessments_status_completed", "status", "completed_at"),)
 
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -50,7 +52,7 @@ class NeedsAssessment(Synced, Base):
     completed_at: Mapped[datetime | None]
     what_matters: Mapped[str | None] = mapped_column(Text)
     goals: Mapped[str | None] = mapped_column(Text)
-    review_date: Mapped[date | None]
+    review_date: Mapped[date | None] = mapped_column(index=True)
 
 
 class NeedsDomainEntry(Synced, Base):

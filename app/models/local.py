@@ -33,7 +33,9 @@ class Op(Base):
     __tablename__ = "ops"
     __table_args__ = (
         UniqueConstraint("device_id", "seq"),
-        Index("ix_ops_record", "table_name", "record_id"),
+        # a record's ops; the HLC rides along so that a record's first op (when a carer was
+        # first recorded, for the weekly summary) is read from the index, not the log's rows
+        Index("ix_ops_record_hlc", "table_name", "record_id", "hlc"),
     )
 
     op_id: Mapped[str] = mapped_column(String(60), primary_key=True)  # "<device_id>:<seq>"

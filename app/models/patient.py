@@ -69,8 +69,14 @@ class Episode(Synced, Base):
     """An episode of care coordination: opened with a source and level, closed with a reason."""
 
     __tablename__ = "episodes"
+    # a patient's episodes, with the dates and coordinator the weekly caseload counts
+    __table_args__ = (
+        Index(
+            "ix_episodes_patient_dates", "patient_id", "opened_on", "closed_on", "coordinator_id"
+        ),
+    )
 
-    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
     coordinator_id: Mapped[str | None] = mapped_column(ForeignKey("coordinators.id"))
     opened_on: Mapped[date]
     source: Mapped[str] = mapped_column(String(40))
@@ -86,7 +92,7 @@ class LevelChange(Synced, Base):
 
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
     episode_id: Mapped[str | None] = mapped_column(ForeignKey("episodes.id"))
-    changed_at: Mapped[datetime]
+    changed_at: Mapped[datetime] = mapped_column(index=True)  # weekly: levels changed since
     from_level: Mapped[str | None] = mapped_column(String(12))
     to_level: Mapped[str] = mapped_column(String(12))
     reason: Mapped[str | None] = mapped_column(Text)

@@ -40,15 +40,20 @@ class Service(Synced, Base):
 
 class Referral(Synced, Base):
     __tablename__ = "referrals"
-    __table_args__ = (Index("ix_referrals_patient_service", "patient_id", "service_id"),)
+    __table_args__ = (
+        Index("ix_referrals_patient_service", "patient_id", "service_id"),
+        # referrals by status (awaiting a reply); since when and when made ride along for the
+        # weekly summary
+        Index("ix_referrals_status_changed", "status", "status_changed_at", "created_at"),
+    )
 
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
     service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), index=True)
-    status: Mapped[str] = mapped_column(String(14), default="draft", index=True)
+    status: Mapped[str] = mapped_column(String(14), default="draft")
     reason: Mapped[str] = mapped_column(Text)
     consent_given: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_recorded_at: Mapped[datetime | None]
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)  # weekly: referrals made
     status_changed_at: Mapped[datetime]
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("coordinators.id"))
 

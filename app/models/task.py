@@ -26,9 +26,11 @@ class Task(Synced, Base):
 
     __tablename__ = "tasks"
     __table_args__ = (
-        Index("ix_tasks_status_due", "status", "due_at"),
+        # open tasks by due time; the kind rides along for the weekly summary's overdue counts
+        Index("ix_tasks_status_due_kind", "status", "due_at", "kind"),
         Index("ix_tasks_assignee_status_due", "assigned_to_id", "status", "due_at"),
-        Index("ix_tasks_source", "source_table", "source_id"),
+        # a record's tasks; kind and creation time ride along for the weekly summary's carers
+        Index("ix_tasks_source_kind_created", "source_table", "source_id", "kind", "created_at"),
         # a patient's open tasks (the caseload's next task, the patient record) without
         # walking every open task of the team
         Index("ix_tasks_patient_status_due", "patient_id", "status", "due_at"),
@@ -40,7 +42,7 @@ class Task(Synced, Base):
     assigned_to_id: Mapped[str | None] = mapped_column(ForeignKey("coordinators.id"))
     due_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(10), default="open")
-    completed_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None] = mapped_column(index=True)  # weekly: done since
     source_table: Mapped[str | None] = mapped_column(String(40))
     source_id: Mapped[str | None] = mapped_column(String(36))
     notes: Mapped[str | None] = mapped_column(Text)

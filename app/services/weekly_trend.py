@@ -102,7 +102,6 @@ def figures_for_weeks(
             a.patient_id.label("pid"),
             a.discharged_at.label("td"),
             _plus(a.discharged_at, metrics.FOLLOW_UP_WINDOW).label("dl"),
-            _plus(a.discharged_at, metrics.READMISSION_WINDOW).label("r30"),
             week_of.label("wk"),
         )
         .where(
@@ -160,7 +159,6 @@ def figures_for_weeks(
             d.pid.label("pid"),
             d.td.label("td"),
             d.dl.label("dl"),
-            d.r30.label("r30"),
             met.label("met"),
             next_stay.label("nxt"),
         )
@@ -203,8 +201,10 @@ def figures_for_weeks(
         (report_time <= e.dl, metrics.PENDING),
         else_=metrics.MISSED,
     )
-    readmitted = and_(e.nxt.is_not(None), e.nxt <= e.r30)
-    eligible = or_(readmitted, e.r30 <= report_time)
+    # The 30-day window's end is worked out only for discharges followed by another stay;
+    # whether it had closed by the report time is the same comparison moved to the discharge.
+    readmitted = and_(e.nxt.is_not(None), e.nxt <= _plus(e.td, metrics.READMISSION_WINDOW))
+    eligible = or_(readmitted, e.td <= _instant(as_of - metrics.READMISSION_WINDOW))
     outcomes = (
         select(
             e.wk.label("wk"),
