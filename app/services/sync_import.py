@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.errors import BundleError, StorageError
+from app.core.memory import collector_paused
 from app.core.secrets import b64encode
 from app.core.timeutil import format_utc
 from app.db.engine import bulk_page_cache
@@ -132,15 +133,16 @@ def _import_one(ctx: AppContext, path: Path, team_keys: dict[int, TeamKey]) -> I
         backup_before(ctx, "bundle import")
         with ctx.db.read() as session:
             signers, revoked = known_signers(session)
-        opened = open_bundle(
-            path,
-            team_keys=team_keys,
-            known_signers=signers,
-            revoked=revoked,
-            allow_new_signer=True,
-        )
-        with ctx.db.write() as session, bulk_page_cache(session.connection()):
-            return _merge(session, ctx, opened)
+        with collector_paused():
+            opened = open_bundle(
+                path,
+                team_keys=team_keys,
+                known_signers=signers,
+                revoked=revoked,
+                allow_new_signer=True,
+            )
+            with ctx.db.write() as session, bulk_page_cache(session.connection()):
+                return _merge(session, ctx, opened)
     except BundleError as exc:
         message = str(exc)
         try:

@@ -104,6 +104,7 @@ def _reject_constant(name: str) -> None:
 
 
 _RAW_DECODE = json.JSONDecoder(parse_constant=_reject_constant).raw_decode
+_DECODE = json.JSONDecoder(parse_constant=_reject_constant).decode
 _HEADER_FIELDS = frozenset(
     {
         "format", "format_version", "bundle_id", "created_at", "sender_device_id",
@@ -902,6 +903,20 @@ def _parse_line(line: bytes) -> tuple[Any, str | None]:
     return op, op_problem(op)
 
 
+def _parse_lines(body: bytes, count: int) -> list[Any] | None:
+    """``count`` JSON lines decoded in one call (per-line calls cost more than the parsing at
+    a million ops), or None unless the piece is ``count`` JSON objects, one per line, each
+    line starting with its ``{`` and ending with its ``}`` (otherwise each line is looked at on
+    its own, which finds the bad one)."""
+    if body[:1] != b"{" or body[-1:] != b"}" or body.count(b"}\n{") != count - 1:
+        return None
+    try:
+        values = _DECODE("[" + body.decode("utf-8").replace("\n", ",") + "]")
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return values if type(values) is list and len(values) == count else None
+
+
 class _OpParser:
     """Turns decrypted payload into ops; the first bad line is remembered, not raised at once,
     so that a chunk failing to decrypt further on is reported first (decryption comes first)."""
@@ -917,21 +932,37 @@ class _OpParser:
     def feed(self, plain: bytes) -> None:
         if self.problem is not None:
             return
-        lines = (self.rest + plain).split(b"\n")
-        self.rest = lines.pop()
-        for line in lines:
-            self.line_no += 1
-            op, problem = _parse_line(line)
+        data = self.rest + plain
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            self.rest = data
+            return
+        body, self.rest = data[:cut], data[cut + 1 :]
+        lines = body.split(b"\n")
+        parsed = _parse_lines(body, len(lines))
+        if parsed is None:  # something is wrong in this piece: find the line, op by op
+            parsed = []
+            for line in lines:
+                op, problem = _parse_line(line)
+                if problem is not None:
+                    self._refuse(self.line_no + len(parsed) + 1, problem)
+                    return
+                parsed.append(op)
+        for n, op in enumerate(parsed, self.line_no + 1):
+            problem = op_problem(op)
             if problem is not None:
-                self.problem = InvalidOpError(
-                    f"The bundle {self.path.name} holds an invalid change on line "
-                    f"{self.line_no}: {problem}.",
-                    path=self.path,
-                )
+                self._refuse(n, problem)
                 return
             self.tally.add(op)
-            if self.keep_ops:
-                self.ops.append(op)
+        self.line_no += len(parsed)
+        if self.keep_ops:
+            self.ops.extend(parsed)
+
+    def _refuse(self, line_no: int, problem: str) -> None:
+        self.problem = InvalidOpError(
+            f"The bundle {self.path.name} holds an invalid change on line {line_no}: {problem}.",
+            path=self.path,
+        )
 
     def finish(self) -> list[dict[str, Any]]:
         name, header, tally = self.path.name, self.header, self.tally

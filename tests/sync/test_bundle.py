@@ -784,3 +784,31 @@ def test_move_aside_never_overwrites(tmp_path: Path) -> None:
 def test_missing_file_is_a_storage_error(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match=r"nothing\.ccb cannot be read"):
         read_header(tmp_path / "nothing.ccb")
+
+
+@pytest.mark.parametrize("chunk_size", [64, 50_000])
+def test_a_bad_change_among_many_is_named_by_its_line(
+    tmp_path: Path,
+    team_key: TeamKey,
+    device_key: DeviceKey,
+    base_header: dict[str, Any],
+    chunk_size: int,
+) -> None:
+    dev = device_key.device_id
+    ops = make_ops(dev, 1000)
+    ops[536] = _bad(ops[536], kind="upsert")
+    header = {**base_header, "op_count": 1000, "seq_ranges": {dev: [1, 1000]}}
+    path = tmp_path / "bad.ccb"
+    path.write_bytes(craft(header, lines(ops), team_key, device_key, chunk_size))
+    with pytest.raises(InvalidOpError, match="line 537: 'kind'"):
+        open_as(path, team_key, device_key)
+
+
+def test_a_change_spread_over_two_lines_is_refused(
+    tmp_path: Path, team_key: TeamKey, device_key: DeviceKey, base_header: dict[str, Any]
+) -> None:
+    payload = lines(make_ops(device_key.device_id, 2)).replace(b',"n":2', b',\n"n":2')
+    path = tmp_path / "bad.ccb"
+    path.write_bytes(craft(base_header, payload, team_key, device_key, 50_000))
+    with pytest.raises(InvalidOpError, match="line 2: it is not valid JSON"):
+        open_as(path, team_key, device_key)
