@@ -124,72 +124,84 @@ def merge_ops(session: Session, ops: Sequence[dict[str, Any]], *, clock: Clock) 
     now = clock.now()
     synced_tables = {m.__tablename__ for m in synced_models()}
     hlcs = [_check_shape(op, synced_tables) for op in ops]
-    # a laptop joining the team starts from nothing: no op can be held already
-    first_ops = session.execute(select(Op.op_id).limit(1)).first() is None
+    order = session.scalar(select(func.max(Op.local_order))) or 0
+    # A laptop holding no more ops than arrive (one joining the team holds a handful) reads
+    # its own ops once rather than looking every incoming op up.
+    scan_held = order <= len(ops)
+    ids = [o["op_id"] for o in ops]
+    if scan_held:
+        held_ids = set(session.scalars(select(Op.op_id)))
+        ids = [i for i in ids if i in held_ids]
     existing: dict[str, Op] = {}
-    ids = [] if first_ops else [o["op_id"] for o in ops]
     for start in range(0, len(ids), 500):
         for row in session.scalars(select(Op).where(Op.op_id.in_(ids[start : start + 500]))):
             existing[row.op_id] = row
-    order = session.scalar(select(func.max(Op.local_order))) or 0
     limit_ms = int((now + FUTURE_LIMIT).timestamp() * 1000)
     received = stored_datetime(now)
-    fresh: list[dict[str, Any]] = []
+    # records this laptop held ops of before: their state is derived from all their ops
+    had = _records_held(session, ops, scan_held=scan_held)
+    # records it did not: their ops are exactly the new ones, handed to materialise so a large
+    # import does not read them back from the database
+    known: dict[tuple[str, str], list[OpRow]] = {}
+    keys: set[tuple[str, str]] = set()
+    rows: list[tuple[Any, ...]] = []  # written in batches, not all held until the end
+    new = 0
     seen: dict[str, dict[str, Any]] = {}
     held = 0
     by_device: dict[str, int] = {}
     max_hlc: Hlc | None = None
     for op, hlc in zip(ops, hlcs, strict=True):
-        prior = existing.get(op["op_id"])
+        op_id = op["op_id"]
+        prior = existing.get(op_id)
         if prior is not None:
             if not _same(prior, op):
                 raise OpConflictError(
-                    f"Change {op['op_id']} arrived with different content than the copy held "
+                    f"Change {op_id} arrived with different content than the copy held "
                     "here; the import was stopped and nothing was changed."
                 )
             continue
-        twin = seen.get(op["op_id"])
+        twin = seen.get(op_id)
         if twin is not None:
             if canonical_json(twin) != canonical_json(op):
                 raise OpConflictError(
-                    f"Change {op['op_id']} appears twice with different content; "
+                    f"Change {op_id} appears twice with different content; "
                     "the import was stopped and nothing was changed."
                 )
             continue
-        seen[op["op_id"]] = op
+        seen[op_id] = op
         is_future = hlc.wall_ms > limit_ms
         held += is_future
+        table, record = op["table"], op["record_id"]
         if not is_future:
             max_hlc = hlc if max_hlc is None or hlc > max_hlc else max_hlc
+            key = (table, record)
+            keys.add(key)
+            if key not in had:
+                found = OpRow(op_id, op["device_id"], op["hlc"], op["kind"], op["fields"],
+                              op["parents"])  # fmt: skip
+                same_record = known.get(key)
+                if same_record is None:
+                    known[key] = [found]
+                else:
+                    same_record.append(found)
         order += 1
+        new += 1
         by_device[op["device_id"]] = by_device.get(op["device_id"], 0) + 1
-        fresh.append(
-            {
-                "op_id": op["op_id"],
-                "device_id": op["device_id"],
-                "seq": int(op["seq"]),
-                "hlc": op["hlc"],
-                "table_name": op["table"],
-                "record_id": op["record_id"],
-                "kind": op["kind"],
-                "fields": canonical_json(op["fields"]),
-                "parents": canonical_json(op["parents"]),
-                "local_order": order,
-                "received_at": received,
-                # relayed onwards in this laptop's next bundle
-                "exported": 0,
-                "held_back": int(is_future),
-            }
-        )
-    known = _ops_of_new_records(session, fresh, seen, first_ops=first_ops)
-    if fresh:
-        _insert_ops(session, fresh)
+        rows.append(
+            (op_id, op["device_id"], int(op["seq"]), op["hlc"], table, record, op["kind"],
+             canonical_json(op["fields"]), canonical_json(op["parents"]), order, received,
+             0,  # not exported: relayed onwards in this laptop's next bundle
+             int(is_future))
+        )  # fmt: skip
+        if len(rows) >= _INSERT_BATCH:
+            _insert_ops(session, rows)
+            rows.clear()
+    _insert_ops(session, rows)
     released = _release_held_back(session, limit_ms)
     if max_hlc is not None:
         state = session.get_one(LocalState, 1)
         merged = observe(Hlc(state.hlc_wall_ms, state.hlc_counter), max_hlc, now)
         state.hlc_wall_ms, state.hlc_counter = merged.wall_ms, merged.counter
-    keys = {(o["table_name"], o["record_id"]) for o in fresh if not o["held_back"]}
     keys |= released
     keys |= _pending(session)
     pending = materialise(session, sorted(keys), now=now, known_ops=known)
@@ -199,8 +211,8 @@ def merge_ops(session: Session, ops: Sequence[dict[str, Any]], *, clock: Clock) 
     conflicts = session.scalar(select(func.count()).select_from(Base.metadata.tables["conflicts"]))
     return MergeReport(
         received=len(ops),
-        new=len(fresh),
-        already_held=len(ops) - len(fresh),
+        new=new,
+        already_held=len(ops) - new,
         held_back=held,
         released=len(released),
         records_changed=len(keys) - len(pending),
@@ -212,21 +224,16 @@ def merge_ops(session: Session, ops: Sequence[dict[str, Any]], *, clock: Clock) 
     )
 
 
-def _ops_of_new_records(
-    session: Session,
-    fresh: list[dict[str, Any]],
-    received: dict[str, dict[str, Any]],
-    *,
-    first_ops: bool = False,
-) -> dict[tuple[str, str], list[OpRow]]:
-    """For records this laptop had no op of before, their ops are exactly the fresh ones: hand
-    them to materialise so a large import does not read them back from the database.
-    (``first_ops``: the laptop held no op at all before this import.)"""
+def _records_held(
+    session: Session, ops: Sequence[dict[str, Any]], *, scan_held: bool
+) -> set[tuple[str, str]]:
+    """The (table, record id) pairs of ``ops`` that this laptop holds ops of already: read in
+    one pass over its ops (``scan_held``) or looked up in batches."""
+    if scan_held:
+        return {(t, r) for t, r in session.execute(select(Op.table_name, Op.record_id))}
     by_table: dict[str, set[str]] = {}
-    if not first_ops:
-        for row in fresh:
-            if not row["held_back"]:
-                by_table.setdefault(row["table_name"], set()).add(row["record_id"])
+    for op in ops:
+        by_table.setdefault(op["table"], set()).add(op["record_id"])
     had: set[tuple[str, str]] = set()
     for tname, rids in by_table.items():
         ordered = sorted(rids)
@@ -240,30 +247,23 @@ def _ops_of_new_records(
                     .distinct()
                 )
             )
-    known: dict[tuple[str, str], list[OpRow]] = {}
-    for row in fresh:
-        key = (row["table_name"], row["record_id"])
-        if row["held_back"] or key in had:
-            continue
-        op = received[row["op_id"]]
-        found = OpRow(
-            op["op_id"], op["device_id"], op["hlc"], op["kind"], op["fields"], op["parents"]
-        )
-        same_record = known.get(key)
-        if same_record is None:
-            known[key] = [found]
-        else:
-            same_record.append(found)
-    return known
+    return had
 
 
-def _insert_ops(session: Session, rows: list[dict[str, Any]]) -> None:
+_OPS_COLUMNS = (
+    "op_id, device_id, seq, hlc, table_name, record_id, kind, fields, parents, local_order,"
+    " received_at, exported, held_back"
+)
+_INSERT_BATCH = 20_000
+
+
+def _insert_ops(session: Session, rows: list[tuple[Any, ...]]) -> None:
     """Bulk insert through the driver (the ORM's per-row overhead dominates large imports);
-    ``received_at`` is already in its stored form."""
-    cols = list(rows[0])
-    stored = [tuple(row.values()) for row in rows]
-    sql = f"INSERT INTO ops ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
-    session.connection().exec_driver_sql(sql, stored)
+    each row holds the values of _OPS_COLUMNS as stored."""
+    if rows:
+        session.connection().exec_driver_sql(
+            f"INSERT INTO ops ({_OPS_COLUMNS}) VALUES ({', '.join('?' * 13)})", rows
+        )
 
 
 def _release_held_back(session: Session, limit_ms: int) -> set[tuple[str, str]]:
