@@ -28,7 +28,17 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    and_,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from app.core.errors import ValidationError
@@ -87,6 +97,57 @@ def _count(session: Session, stmt: Any) -> int:
     return int(session.scalar(stmt) or 0)
 
 
+def _open_episodes_by_coordinator(
+    session: Session, open_at: ColumnElement[bool]
+) -> list[tuple[str | None, str, int]]:
+    """Open episodes by the patient's coordinator (else the episode's) and level, without
+    reading the patients' rows: every patient counts once at their (coordinator, level) from
+    that index alone, corrected by the patients with other than one open episode (each
+    patient's open episodes counted from the episodes' patient index, patients taken in id
+    order from their id index, so that both are read in order); the patients without a
+    coordinator (the episode's coordinator counts) are looked up apart."""
+    p = aliased(Patient, name="p")
+    n_open = select(func.count()).where(Episode.patient_id == p.id, open_at).scalar_subquery()
+    per_patient = (
+        select(literal_column("p.rowid").label("r"), (n_open - 1).label("delta"))
+        .select_from(p)
+        .limit(-1)  # not flattened into the query below, which would count them twice
+        .subquery("per_patient")
+    )
+    other_than_one = (
+        select(per_patient.c.r, per_patient.c.delta)
+        .where(per_patient.c.delta != 0)
+        .cte("other_than_one")
+        .prefix_with("MATERIALIZED")
+    )
+    m = aliased(Patient, name="m")
+    rows = [
+        (who, lvl, int(n))
+        for who, lvl, n in session.execute(
+            select(
+                m.coordinator_id,
+                m.level,
+                func.count() + func.coalesce(func.sum(other_than_one.c.delta), 0),
+            )
+            .select_from(m)
+            .outerjoin(other_than_one, other_than_one.c.r == literal_column("m.rowid"))
+            .where(m.coordinator_id.is_not(None))
+            .group_by(m.coordinator_id, m.level)
+        )
+    ]
+    rows.extend(
+        (who, lvl, int(n))
+        for who, lvl, n in session.execute(
+            select(Episode.coordinator_id, Patient.level, func.count())
+            .select_from(Patient)
+            .join(Episode, Episode.patient_id == Patient.id)
+            .where(Patient.coordinator_id.is_(None), open_at)
+            .group_by(Episode.coordinator_id, Patient.level)
+        )
+    )
+    return rows
+
+
 def _caseload(session: Session, as_of: datetime, monday: date, last_day: date) -> data.Caseload:
     today = to_local(as_of).date()
     coordinator = func.coalesce(Patient.coordinator_id, Episode.coordinator_id)
@@ -95,16 +156,8 @@ def _caseload(session: Session, as_of: datetime, monday: date, last_day: date) -
     )
     # Counted at the patient's current level, then moved back for the (few) patients whose
     # level changed after as_of: to the last change by then, else the episode's opening level.
-    # The episodes are read from their patient index alone (it holds the dates and the
-    # coordinator), in patient order, and each patient's row by id.
     counts: dict[tuple[str | None, str], int] = defaultdict(int)
-    for coordinator_id, lvl, n in session.execute(
-        select(coordinator, Patient.level, func.count())
-        .select_from(Episode)
-        .join(Patient, Patient.id == Episode.patient_id)
-        .where(open_at)
-        .group_by(coordinator, Patient.level)
-    ):
+    for coordinator_id, lvl, n in _open_episodes_by_coordinator(session, open_at):
         counts[(coordinator_id, lvl)] += n
     lc = aliased(LevelChange)
     level_then = (
@@ -249,55 +302,53 @@ def _carers(
     change-log entry, their carer's-assessment task, or any carer's-assessment date (records
     entered later, or in bulk, keep the day the carer became known).
 
-    Each carer's first op and first task are looked up by the carer's id in the change log's
-    record index and the tasks' source index, which hold the op's time and the task's kind and
-    creation time: neither the log's rows nor the tasks' are read."""
-    first_op = (
-        select(func.min(Op.hlc))
-        .where(Op.table_name == Carer.__tablename__, Op.record_id == Carer.id)
-        .scalar_subquery()
-    )
-    first_task = (
-        select(func.min(Task.created_at))
-        .where(
-            Task.source_table == Carer.__tablename__,
-            Task.source_id == Carer.id,
-            Task.kind == "carers_assessment",
-        )
-        .scalar_subquery()
-    )
-    evidence = (
-        select(
-            first_op.label("op_at"),
-            first_task.label("task_at"),
-            Carer.assessment_offered_on.label("offered"),
-            Carer.assessment_accepted_on.label("accepted"),
-            Carer.assessment_declined_on.label("declined"),
-            Carer.assessment_completed_on.label("completed"),
-        )
-        .cte("evidence")
-        .prefix_with("MATERIALIZED")  # each lookup once per carer
-    )
-    e = evidence.c
-    days = (e.offered, e.accepted, e.declined, e.completed)
+    That is: some evidence in the week and none before it. The carers with evidence in the
+    week are found first (their change-log entries and assessment tasks in the week, read from
+    the carers' part of the change log's record index and of the tasks' source index, which
+    hold the op's time and the task's kind and creation time; their dates, from the carers'
+    rows), and only those few are then looked up for earlier evidence."""
     lo, hi = _hlc_bound(start), _hlc_bound(until)
-    in_week = or_(
-        and_(e.op_at >= lo, e.op_at < hi),
-        and_(e.task_at >= start, e.task_at < until),
-        *(d.between(monday, last_day) for d in days),
+    carers = Carer.__tablename__
+    kind = "carers_assessment"
+    days = (
+        Carer.assessment_offered_on,
+        Carer.assessment_accepted_on,
+        Carer.assessment_declined_on,
+        Carer.assessment_completed_on,
+    )
+    in_week: CompoundSelect[tuple[str]] = union_all(
+        select(Op.record_id).where(Op.table_name == carers, Op.hlc >= lo, Op.hlc < hi),
+        select(Task.source_id).where(
+            Task.source_table == carers,
+            Task.kind == kind,
+            Task.created_at >= start,
+            Task.created_at < until,
+        ),
+        select(Carer.id).where(or_(*(d.between(monday, last_day) for d in days))),
     )
     before = or_(
-        and_(e.op_at.is_not(None), e.op_at < lo),
-        and_(e.task_at.is_not(None), e.task_at < start),
+        # (the indexed columns selected, so that only the indexes are read)
+        select(Op.hlc)
+        .where(Op.table_name == carers, Op.record_id == Carer.id, Op.hlc < lo)
+        .exists(),
+        select(Task.created_at)
+        .where(
+            Task.source_table == carers,
+            Task.source_id == Carer.id,
+            Task.kind == kind,
+            Task.created_at < start,
+        )
+        .exists(),
         *(and_(d.is_not(None), d < monday) for d in days),
     )
-    identified, offered = session.execute(
-        select(
-            func.count(case((and_(in_week, ~before), 1))),
-            func.count(case((e.offered.between(monday, last_day), 1))),
-        )
-    ).one()
-    return data.Carers(identified=int(identified), assessment_offered=int(offered))
+    identified = select(func.count()).where(Carer.id.in_(in_week), ~before).scalar_subquery()
+    offered = (
+        select(func.count())
+        .where(Carer.assessment_offered_on.between(monday, last_day))
+        .scalar_subquery()
+    )
+    n_identified, n_offered = session.execute(select(identified, offered)).one()
+    return data.Carers(identified=int(n_identified), assessment_offered=int(n_offered))
 
 
 def _mdt(session: Session, as_of: datetime, monday: date, last_day: date) -> data.Mdt:

@@ -9,15 +9,18 @@ definitions on the edge cases (the 48-hour and 30-day bounds, clock changes, rep
 
 Each definition of :mod:`app.services.metrics`, as SQL:
 
-- deadline / 30-day window end: the discharge's stored UTC text plus 48 h / 30 days. SQLite's
-  date arithmetic is applied to the whole seconds and the stored fraction of a second is put
-  back unchanged, so the bound is exact to the microsecond (instants are stored as naive UTC
-  text ``YYYY-MM-DD HH:MM:SS.ffffff`` by :class:`app.models.base.UTCDateTime`, so they compare
-  as text).
+- deadline / 30-day window end: the discharge's stored UTC text plus 48 h / 30 days. Instants
+  are stored as naive UTC text ``YYYY-MM-DD HH:MM:SS.ffffff`` by
+  :class:`app.models.base.UTCDateTime`, so they compare as text, and UTC has no clock changes:
+  the bound is the date two (thirty) days after the discharge's UTC date followed by the
+  discharge's own time of day, exact to the microsecond. The discharges are read from their
+  index one UTC day (within one week) at a time, and each day comes with those two dates,
+  worked out in Python: no date arithmetic is done per discharge.
 - met: a call on this discharge (and patient) with a contact outcome at
   ``t_d <= t_call <= deadline``, and by the report time.
 - excluded: not met, and known by the report time: another admission of the patient starting
-  in ``(t_d, deadline)``; a ``readmitted`` call at ``t_d <= t < deadline``; a ``deceased`` call
+  in ``(t_d, deadline)`` (each discharge's next stay is looked up in the patient's stays
+  index); a ``readmitted`` call at ``t_d <= t < deadline``; a ``deceased`` call
   before the deadline; or a date of death whose local day began before the deadline (local
   midnights come from :func:`app.core.timeutil.local_midnight_utc`, passed in as a small table).
 - pending while the report time is at or before the deadline, missed after it.
@@ -29,12 +32,13 @@ Each definition of :mod:`app.services.metrics`, as SQL:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Date,
+    Integer,
     String,
     and_,
     case,
@@ -67,17 +71,45 @@ def _instant(value: datetime) -> ColumnElement[Any]:
     return literal(ensure_utc(value), _UTC)
 
 
-def _plus(stored: Any, span: timedelta) -> ColumnElement[str]:
-    """``stored + span`` as stored text, exact to the microsecond (see the module notes)."""
-    seconds = int(span.total_seconds())
-    assert span == timedelta(seconds=seconds), "whole seconds only"
-    whole = func.datetime(func.substr(stored, 1, 19), f"+{seconds} seconds")
-    return type_coerce(whole.op("||")(func.substr(stored, 20)), String)
+def _whole_days(span: timedelta) -> timedelta:
+    assert span == timedelta(days=span.days), "whole days only"
+    return span
 
 
 def _stay_start(a: Any) -> ColumnElement[Any]:
     """When a stay began: the admission time, else (at the latest) the discharge."""
     return func.coalesce(a.admitted_at, a.discharged_at)
+
+
+def _segments(
+    start: datetime, ends: Sequence[datetime]
+) -> list[tuple[datetime, datetime, int, str, str]]:
+    """``[start, ends[-1])`` cut at the weeks' ends and at every UTC midnight: for each piece,
+    its bounds, its week's index, and the stored-text dates 48 hours and 30 days after its
+    UTC date (an instant of the piece plus 48 h / 30 days is that date and the same time of
+    day, as UTC has no clock changes)."""
+    cuts = set(ends)
+    midnight = datetime.combine(start.date(), time(0, 0), tzinfo=UTC) + timedelta(days=1)
+    while midnight < ends[-1]:
+        cuts.add(midnight)
+        midnight += timedelta(days=1)
+    out = []
+    lo, week = start, 0
+    for hi in sorted(cuts):
+        day = lo.date()
+        out.append(
+            (
+                lo,
+                hi,
+                week,
+                (day + _whole_days(metrics.FOLLOW_UP_WINDOW)).isoformat(),
+                (day + _whole_days(metrics.READMISSION_WINDOW)).isoformat(),
+            )
+        )
+        if hi == ends[week]:
+            week += 1
+        lo = hi
+    return out
 
 
 def figures_for_weeks(
@@ -92,34 +124,69 @@ def figures_for_weeks(
     start = iso_week_bounds(*weeks[0])[0]
     report_time = _instant(as_of)
 
-    # The discharges of the weeks, known by the report time, each with its week and bounds.
+    # The discharges of the weeks, known by the report time, each with its week and bounds:
+    # the admissions' discharge-time index is read piece by piece (a UTC day within a week),
+    # and each piece gives its discharges' week and the dates of their deadline and 30-day
+    # window end, so that no date arithmetic is done per discharge.
+    seg = (
+        values(
+            column("lo", UTCDateTime()),
+            column("hi", UTCDateTime()),
+            column("wk", Integer),
+            column("plus_48h", String),
+            column("plus_30d", String),
+            name="seg",
+        )
+        .data(_segments(start, ends))
+        .cte("seg")
+    )
     a = Admission
-    week_of = case(*((a.discharged_at < _instant(e), i) for i, e in enumerate(ends)))
+    time_of_day = func.substr(a.discharged_at, 11)
     discharges = (
         select(
+            seg.c.wk.label("wk"),
             literal_column("admissions.rowid").label("rid"),
             a.id.label("id"),
             a.patient_id.label("pid"),
             a.discharged_at.label("td"),
-            _plus(a.discharged_at, metrics.FOLLOW_UP_WINDOW).label("dl"),
-            week_of.label("wk"),
+            type_coerce(seg.c.plus_48h.op("||")(time_of_day), String).label("dl"),
+            type_coerce(seg.c.plus_30d.op("||")(time_of_day), String).label("rl"),
         )
-        .where(
-            a.discharged_at >= _instant(start),
-            a.discharged_at < _instant(ends[-1]),
-            a.discharged_at <= report_time,
+        .select_from(seg)
+        .join(
+            a,
+            and_(
+                a.discharged_at >= seg.c.lo,
+                a.discharged_at < seg.c.hi,
+                a.discharged_at <= report_time,
+            ),
         )
         .cte("d")
         .prefix_with("MATERIALIZED")
     )
     d = discharges.c
 
-    # The calls that can decide a status, read in one pass over the calls (looking each
-    # discharge's calls up through the admission index reads call rows one page at a time).
+    # The contacts of the weeks, read in one pass over the calls' outcome index (looking each
+    # discharge's calls up through the admission index reads call rows one page at a time),
+    # and apart from them the few calls that exclude: readmitted, deceased.
     c_ = CallAttempt
-    calls = (
+    contacts = (
         select(
             c_.admission_id.label("aid"),
+            c_.patient_id.label("pid"),
+            c_.called_at.label("t"),
+        )
+        .where(
+            c_.outcome.in_(CONTACT_OUTCOMES),
+            c_.called_at >= _instant(start),
+            c_.called_at <= report_time,
+        )
+        .cte("c")
+        .prefix_with("MATERIALIZED")
+    )
+    c = contacts.c
+    excluding = (
+        select(
             c_.patient_id.label("pid"),
             c_.called_at.label("t"),
             c_.outcome.label("outcome"),
@@ -127,17 +194,14 @@ def figures_for_weeks(
         .where(
             c_.called_at <= report_time,
             or_(
-                and_(
-                    c_.outcome.in_((*CONTACT_OUTCOMES, READMITTED)),
-                    c_.called_at >= _instant(start),
-                ),
+                and_(c_.outcome == READMITTED, c_.called_at >= _instant(start)),
                 c_.outcome == DECEASED,
             ),
         )
-        .cte("c")
+        .cte("x")
         .prefix_with("MATERIALIZED")
     )
-    c = calls.c
+    x = excluding.c
 
     o = aliased(Admission, name="o")
     next_stay = (
@@ -150,15 +214,14 @@ def figures_for_weeks(
         )
         .scalar_subquery()
     )
-    met = exists().where(
-        c.aid == d.id, c.pid == d.pid, c.outcome.in_(CONTACT_OUTCOMES), c.t >= d.td, c.t <= d.dl
-    )
+    met = exists().where(c.aid == d.id, c.pid == d.pid, c.t >= d.td, c.t <= d.dl)
     judged = (
         select(
             d.wk.label("wk"),
             d.pid.label("pid"),
             d.td.label("td"),
             d.dl.label("dl"),
+            d.rl.label("rl"),
             met.label("met"),
             next_stay.label("nxt"),
         )
@@ -168,9 +231,9 @@ def figures_for_weeks(
     e = judged.c
 
     call_exclusion = exists().where(
-        c.pid == e.pid,
-        c.t < e.dl,
-        or_(and_(c.outcome == READMITTED, c.t >= e.td), c.outcome == DECEASED),
+        x.pid == e.pid,
+        x.t < e.dl,
+        or_(and_(x.outcome == READMITTED, x.t >= e.td), x.outcome == DECEASED),
     )
     # Dates of death: a day before the first week began before every deadline; a day after the
     # report time's day (or after the last deadline's day) is not known / too late; the days
@@ -201,9 +264,9 @@ def figures_for_weeks(
         (report_time <= e.dl, metrics.PENDING),
         else_=metrics.MISSED,
     )
-    # The 30-day window's end is worked out only for discharges followed by another stay;
-    # whether it had closed by the report time is the same comparison moved to the discharge.
-    readmitted = and_(e.nxt.is_not(None), e.nxt <= _plus(e.td, metrics.READMISSION_WINDOW))
+    # Whether the 30-day window had closed by the report time is the same comparison moved
+    # to the discharge.
+    readmitted = and_(e.nxt.is_not(None), e.nxt <= e.rl)
     eligible = or_(readmitted, e.td <= _instant(as_of - metrics.READMISSION_WINDOW))
     outcomes = (
         select(

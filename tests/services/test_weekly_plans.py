@@ -110,8 +110,12 @@ def test_no_large_table_is_read_in_full(plans: list[tuple[str, list[str]]]) -> N
         ),
         ("needs_assessments.review_date", "USING INDEX ix_needs_assessments_review_date"),
         ("needs_assessments.review_date", "USING INDEX ix_needs_assessments_patient_id"),
-        # caseload: open episodes, opened and closed, levels changed after the report time
-        ("FROM episodes JOIN patients", "COVERING INDEX ix_episodes_patient_dates"),
+        # caseload: open episodes (patients in id order, each one's open episodes, and
+        # patients by coordinator and level), opened and closed, levels changed after the
+        # report time
+        ("other_than_one", "SCAN p USING COVERING INDEX sqlite_autoindex_patients_1"),
+        ("other_than_one", "SEARCH episodes USING COVERING INDEX ix_episodes_patient_dates"),
+        ("other_than_one", "SEARCH m USING COVERING INDEX ix_patients_coordinator_level"),
         ("episodes.opened_on BETWEEN", "COVERING INDEX ix_episodes_patient_dates"),
         ("level_changes.changed_at >", "USING INDEX ix_level_changes_changed_at"),
         # the 12-week trend: deciding calls, discharges, each patient's next stay
@@ -125,6 +129,15 @@ def test_each_count_reads_its_index(
 ) -> None:
     steps = _steps(plans, reading=reading)
     assert any(step in s for s in steps), steps
+
+
+def test_open_episodes_are_counted_without_reading_the_patients_rows(
+    plans: list[tuple[str, list[str]]],
+) -> None:
+    steps = _steps(plans, reading="other_than_one")
+    reads = [s for s in steps if re.match(r"^(SCAN|SEARCH) (p|m|patients|episodes)\b", s)]
+    assert reads, steps
+    assert all("COVERING INDEX" in s for s in reads), steps
 
 
 def test_reviews_due_are_not_found_by_walking_every_completed_assessment(
