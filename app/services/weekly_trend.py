@@ -31,18 +31,17 @@ Each definition of :mod:`app.services.metrics`, as SQL:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    CTE,
     ColumnElement,
-    Date,
-    Integer,
     String,
     and_,
     case,
-    column,
     exists,
     func,
     literal,
@@ -50,7 +49,6 @@ from sqlalchemy import (
     or_,
     select,
     type_coerce,
-    values,
 )
 from sqlalchemy.orm import Session, aliased
 
@@ -71,6 +69,24 @@ def _instant(value: datetime) -> ColumnElement[Any]:
     return literal(ensure_utc(value), _UTC)
 
 
+def _stored(value: datetime) -> str:
+    """An instant as :class:`app.models.base.UTCDateTime` stores it."""
+    return ensure_utc(value).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _table(name: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> CTE:
+    """A small constant table, passed as one JSON parameter (so that the statement's text does
+    not depend on it and is compiled once, not on every report)."""
+    each = func.json_each(literal(json.dumps(rows), String)).table_valued("value")
+    return (
+        select(
+            *(func.json_extract(each.c.value, f"$[{i}]").label(c) for i, c in enumerate(columns))
+        )
+        .cte(name)
+        .prefix_with("MATERIALIZED")  # read once; and, as a table, known to be small
+    )
+
+
 def _whole_days(span: timedelta) -> timedelta:
     assert span == timedelta(days=span.days), "whole days only"
     return span
@@ -81,9 +97,7 @@ def _stay_start(a: Any) -> ColumnElement[Any]:
     return func.coalesce(a.admitted_at, a.discharged_at)
 
 
-def _segments(
-    start: datetime, ends: Sequence[datetime]
-) -> list[tuple[datetime, datetime, int, str, str]]:
+def _segments(start: datetime, ends: Sequence[datetime]) -> list[tuple[str, str, int, str, str]]:
     """``[start, ends[-1])`` cut at the weeks' ends and at every UTC midnight: for each piece,
     its bounds, its week's index, and the stored-text dates 48 hours and 30 days after its
     UTC date (an instant of the piece plus 48 h / 30 days is that date and the same time of
@@ -99,8 +113,8 @@ def _segments(
         day = lo.date()
         out.append(
             (
-                lo,
-                hi,
+                _stored(lo),
+                _stored(hi),
                 week,
                 (day + _whole_days(metrics.FOLLOW_UP_WINDOW)).isoformat(),
                 (day + _whole_days(metrics.READMISSION_WINDOW)).isoformat(),
@@ -128,18 +142,7 @@ def figures_for_weeks(
     # the admissions' discharge-time index is read piece by piece (a UTC day within a week),
     # and each piece gives its discharges' week and the dates of their deadline and 30-day
     # window end, so that no date arithmetic is done per discharge.
-    seg = (
-        values(
-            column("lo", UTCDateTime()),
-            column("hi", UTCDateTime()),
-            column("wk", Integer),
-            column("plus_48h", String),
-            column("plus_30d", String),
-            name="seg",
-        )
-        .data(_segments(start, ends))
-        .cte("seg")
-    )
+    seg = _table("seg", ("lo", "hi", "wk", "plus_48h", "plus_30d"), _segments(start, ends))
     a = Admission
     time_of_day = func.substr(a.discharged_at, 11)
     discharges = (
@@ -240,15 +243,15 @@ def figures_for_weeks(
     # between are looked up in a small table of local midnights.
     first_day = to_local(start).date()
     last_day = min(to_local(as_of).date(), to_local(ends[-1] + metrics.FOLLOW_UP_WINDOW).date())
-    days = (
-        values(column("day", Date), column("began", UTCDateTime()), name="days")
-        .data(
-            [
-                (first_day + timedelta(days=i), local_midnight_utc(first_day + timedelta(days=i)))
-                for i in range((last_day - first_day).days + 1)
-            ]
-        )
-        .cte("days")
+    days = _table(
+        "days",
+        ("day", "began"),
+        [
+            (day.isoformat(), _stored(local_midnight_utc(day)))
+            for day in (
+                first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)
+            )
+        ],
     )
     day_began = select(days.c.began).where(days.c.day == Patient.date_of_death).scalar_subquery()
     death_exclusion = exists().where(

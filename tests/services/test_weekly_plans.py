@@ -120,7 +120,11 @@ def test_no_large_table_is_read_in_full(plans: list[tuple[str, list[str]]]) -> N
         ("level_changes.changed_at >", "USING INDEX ix_level_changes_changed_at"),
         # the 12-week trend: deciding calls, discharges, each patient's next stay
         ("FROM call_attempts", "COVERING INDEX ix_call_attempts_outcome_called"),
-        ("FROM admissions", "COVERING INDEX ix_admissions_discharged_patient"),
+        (
+            "FROM seg JOIN admissions",
+            "SEARCH admissions USING COVERING INDEX ix_admissions_discharged_patient"
+            " (discharged_at>? AND discharged_at<?)",
+        ),
         ("FROM admissions AS o", "COVERING INDEX ix_admissions_patient_stay"),
     ],
 )
