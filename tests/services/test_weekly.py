@@ -15,7 +15,7 @@ from app.services.caseload import add_coordinator, change_level, close_episode, 
 from app.services.followup import log_call_attempt, record_admission
 from app.services.reference import seeded_service_id
 from app.services.referrals import make_referral, transition_referral
-from app.services.weekly import build_weekly_summary
+from app.services.weekly import SUMMARY_PAGE_CACHE_KIB, build_weekly_summary
 
 AS_OF = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday after ISO week 2026-W47
 H = timedelta(hours=1)
@@ -286,3 +286,23 @@ def test_query_count_does_not_grow_with_the_number_of_discharges(ctx: AppContext
 
     one = queries(0, 1)
     assert queries(1, 5) == one  # four more discharges and patients, same number of queries
+
+
+def test_the_page_cache_grows_only_while_the_summary_runs(ctx: AppContext) -> None:
+    """(The summary reads more pages than the everyday cache holds on a large team.)"""
+    sizes: list[int] = []
+
+    def record(*args: object) -> None:
+        statement = str(args[2])
+        if statement.startswith("PRAGMA cache_size="):
+            sizes.append(int(statement.partition("=")[2]))
+
+    with ctx.db.read() as s:
+        before = s.connection().exec_driver_sql("PRAGMA cache_size").scalar()
+        event.listen(ctx.db.engine, "before_cursor_execute", record)
+        try:
+            build_weekly_summary(s, week="2026-W47", as_of=AS_OF)
+        finally:
+            event.remove(ctx.db.engine, "before_cursor_execute", record)
+        assert s.connection().exec_driver_sql("PRAGMA cache_size").scalar() == before
+    assert sizes == [-SUMMARY_PAGE_CACHE_KIB, before]
