@@ -167,6 +167,18 @@ def test_every_file_under_resources_is_bundled_under_resources(
 
 
 @needs_pyinstaller
+def test_the_pdf_fallback_fonts_and_their_licence_are_bundled(
+    datas: list[tuple[str, str]],
+) -> None:
+    bundled = _sources_by_dest(datas)
+    for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "LICENSE-DejaVu.txt"):
+        assert (
+            bundled.get(f"resources/fonts/{name}")
+            == (ROOT / "resources" / "fonts" / name).resolve()
+        )
+
+
+@needs_pyinstaller
 def test_every_migration_file_is_bundled_where_alembic_looks(
     datas: list[tuple[str, str]],
 ) -> None:

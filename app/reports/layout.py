@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TypeAlias
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT, TA_RIGHT
@@ -30,15 +29,17 @@ from reportlab.platypus.tables import TableStyle
 
 from app.core.errors import StorageError
 from app.core.timeutil import to_local
+from app.reports.fonts import FONT as FONT  # re-exported: the reports' fonts
+from app.reports.fonts import FONT_BOLD as FONT_BOLD
+from app.reports.fonts import FONT_ITALIC as FONT_ITALIC
+from app.reports.fonts import draw_string, plain
+from app.reports.fonts import fit_text as fit_text
+from app.reports.fonts import markup as font_markup
+from app.reports.fonts import text_width as text_width
 
 # Security markings (Government Security Classifications).
 OFFICIAL = "OFFICIAL"
 OFFICIAL_SENSITIVE_PERSONAL = "OFFICIAL-SENSITIVE: PERSONAL"
-
-# reportlab's built-in Type 1 fonts: nothing to embed, nothing to ship.
-FONT = "Helvetica"
-FONT_BOLD = "Helvetica-Bold"
-FONT_ITALIC = "Helvetica-Oblique"
 
 # NHS identity colours.
 NHS_BLUE = colors.HexColor("#005EB8")
@@ -103,19 +104,10 @@ def format_pct(value: float | None, *, empty: str = "no data") -> str:
     return empty if value is None else f"{value:.1f}%"
 
 
-def fit_text(text: str, font: str, size: float, width: float) -> str:
-    """Shorten ``text`` with an ellipsis so it fits in ``width`` points on one line."""
-    if stringWidth(text, font, size) <= width:
-        return text
-    while text and stringWidth(text + "…", font, size) > width:
-        text = text[:-1]
-    return text.rstrip() + "…"
-
-
-def markup(text: str) -> str:
-    """User text made safe for a Paragraph: XML escaped, line breaks kept."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return "<br/>".join(escape(line) for line in lines)
+def markup(text: str, font: str = FONT) -> str:
+    """User text made safe for a Paragraph in ``font``: XML escaped, line breaks kept, and any
+    run Helvetica cannot print set in the embedded DejaVu Sans (see app.reports.fonts)."""
+    return font_markup(text, font)
 
 
 # --------------------------------------------------------------------------------------------
@@ -237,7 +229,7 @@ class WrapOnceParagraph(Paragraph):  # type: ignore[misc]
 
 def para(text: str, style: ParagraphStyle) -> Paragraph:
     """A Paragraph of user text (escaped: '<' or '&' in a note never breaks the layout)."""
-    return WrapOnceParagraph(markup(text), style)
+    return WrapOnceParagraph(markup(text, style.fontName), style)
 
 
 def widths(*fractions: float) -> list[float]:
@@ -265,12 +257,14 @@ def _cell(value: Cell, style: ParagraphStyle, width: float) -> Flowable | str:
     or with line breaks, becomes a wrapping Paragraph so it can never run out of its cell."""
     if not isinstance(value, str):
         return value
+    ready = plain(value)  # None when a character needs the embedded font: a Paragraph does
     if (
-        "\n" not in value
-        and "\r" not in value
-        and stringWidth(value, style.fontName, style.fontSize) <= width - 2 * _PAD_X - 1
+        ready is not None
+        and "\n" not in ready
+        and "\r" not in ready
+        and stringWidth(ready, style.fontName, style.fontSize) <= width - 2 * _PAD_X - 1
     ):
-        return value
+        return ready
     return para(value, style)
 
 
@@ -465,18 +459,17 @@ class _DecoratedCanvas(Canvas):  # type: ignore[misc]
         d = self._decor
         left, right = MARGIN_LEFT, PAGE_WIDTH - MARGIN_RIGHT
         self.saveState()
-        # Header: marking centred at the very top, then the title, then a blue rule.
+        # Header: marking centred at the very top, then the title, then a blue rule. Every
+        # string goes through draw_string, which prints what Helvetica cannot in DejaVu Sans.
         self.setFillColor(NHS_TEXT)
-        self.setFont(FONT_BOLD, 9)
-        self.drawCentredString(PAGE_WIDTH / 2, PAGE_HEIGHT - 10 * mm, d.classification)
-        self.setFillColor(NHS_BLUE)
-        self.setFont(FONT_BOLD, 9)
-        self.drawString(
-            left, PAGE_HEIGHT - 16 * mm, fit_text(d.title, FONT_BOLD, 9, CONTENT_WIDTH * 0.75)
+        draw_string(
+            self, PAGE_WIDTH / 2, PAGE_HEIGHT - 10 * mm, d.classification, FONT_BOLD, 9, "centre"
         )
+        self.setFillColor(NHS_BLUE)
+        title = fit_text(d.title, FONT_BOLD, 9, CONTENT_WIDTH * 0.75)
+        draw_string(self, left, PAGE_HEIGHT - 16 * mm, title, FONT_BOLD, 9)
         self.setFillColor(NHS_DARK_GREY)
-        self.setFont(FONT, 8)
-        self.drawRightString(right, PAGE_HEIGHT - 16 * mm, "CareCoord")
+        draw_string(self, right, PAGE_HEIGHT - 16 * mm, "CareCoord", FONT, 8, "right")
         self.setStrokeColor(NHS_BLUE)
         self.setLineWidth(1.2)
         self.line(left, PAGE_HEIGHT - 18 * mm, right, PAGE_HEIGHT - 18 * mm)
@@ -485,20 +478,16 @@ class _DecoratedCanvas(Canvas):  # type: ignore[misc]
         self.setLineWidth(0.6)
         self.line(left, 17 * mm, right, 17 * mm)
         self.setFillColor(NHS_DARK_GREY)
-        self.setFont(FONT, 8)
         page_text = f"Page {number} of {total}"
-        page_w = stringWidth(page_text, FONT_BOLD, 8)
-        self.setFont(FONT_BOLD, 8)
-        self.drawRightString(right, 13 * mm, page_text)
-        self.setFont(FONT, 8)
+        page_w = text_width(page_text, FONT_BOLD, 8)
+        draw_string(self, right, 13 * mm, page_text, FONT_BOLD, 8, "right")
         at = f" at {format_time(d.printed_at)}"
-        room = CONTENT_WIDTH - page_w - 10 * mm - stringWidth("Printed by " + at, FONT, 8)
+        room = CONTENT_WIDTH - page_w - 10 * mm - text_width("Printed by " + at, FONT, 8)
         who = fit_text(d.printed_by, FONT, 8, max(room, 20 * mm))
-        self.drawString(left, 13 * mm, f"Printed by {who}{at}")
-        self.drawString(left, 9.5 * mm, f"Data as of {format_time(d.data_as_of)}")
+        draw_string(self, left, 13 * mm, f"Printed by {who}{at}", FONT, 8)
+        draw_string(self, left, 9.5 * mm, f"Data as of {format_time(d.data_as_of)}", FONT, 8)
         self.setFillColor(NHS_TEXT)
-        self.setFont(FONT_BOLD, 9)
-        self.drawCentredString(PAGE_WIDTH / 2, 5 * mm, d.classification)
+        draw_string(self, PAGE_WIDTH / 2, 5 * mm, d.classification, FONT_BOLD, 9, "centre")
         self.restoreState()
 
 

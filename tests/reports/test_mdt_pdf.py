@@ -6,6 +6,7 @@ import io
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -251,3 +252,71 @@ def test_any_user_text_prints_without_breaking_the_layout(
     pdf, pages = _render(replace(pack, patients=(patient,), venue_or_practice=reason))
     assert pages >= 2
     assert f"Page 1 of {pages}" in page_texts(pdf)[0]
+
+
+# Names Helvetica (WinAnsi) cannot print: they are set in the embedded DejaVu Sans.
+UNICODE_NAMES = (
+    "Łukasz Wójcik",
+    "Ştefan Ţurcanu",
+    "Jiří Dvořák",
+    "Zoë Ó'Brien-Ćirić",
+    "Αλέξης Νικολάου",
+    "Дмитрий Иванов",
+)
+
+
+def _font_names(pdf: bytes) -> set[str]:
+    """The /BaseFont names of every font the pages use (an embedded subset is 'ABCDEF+Name')."""
+    names: set[str] = set()
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        resources: Any = page["/Resources"].get_object()
+        fonts: Any = resources.get("/Font")
+        if fonts is not None:
+            names |= {str(ref.get_object()["/BaseFont"]) for ref in fonts.get_object().values()}
+    return names
+
+
+def test_names_outside_western_european_print_exactly_everywhere() -> None:
+    base = make_pack(len(UNICODE_NAMES))
+    patients = tuple(
+        replace(p, name=name, plan_summary=f"Plan agreed with {name} & family <today>.")
+        for p, name in zip(base.patients, UNICODE_NAMES, strict=True)
+    )
+    pack = replace(
+        base,
+        patients=patients,
+        printed_by="Łukasz Wójcik",
+        venue_or_practice="Świętokrzyska Surgery",
+        open_actions=tuple(replace(a, patient_name=None) for a in base.open_actions),
+    )
+    pdf, _ = _render(pack)
+    texts = page_texts(pdf)
+    cover = texts[0]
+    for name in UNICODE_NAMES:
+        assert name in cover  # the agenda table
+    text = "\n".join(texts)
+    for number, name in enumerate(UNICODE_NAMES, start=1):
+        assert f"{number}. {name}" in text  # the bold bar over the patient's section
+        assert f"Plan agreed with {name} & family <today>." in text
+    for page in texts:  # the page header and footer, drawn on the canvas
+        assert "Printed by Łukasz Wójcik at 23/11/2026 09:30 GMT" in page
+        assert "Świętokrzyska Surgery" in page
+    fonts = _font_names(pdf)
+    assert any(f.endswith("+DejaVuSans") for f in fonts)
+    assert any(f.endswith("+DejaVuSans-Bold") for f in fonts)
+    assert b"/FontFile2" in pdf
+    assert _render(pack)[0] == pdf  # still deterministic
+
+
+def test_a_latin_1_pack_embeds_no_font() -> None:
+    _render(replace(make_pack(1), printed_by="Łukasz"))  # the fallback is registered by now
+    pdf, _ = _render(replace(make_pack(3), printed_by="Zoë Ó'Brien", venue_or_practice="Café"))
+    assert "Printed by Zoë Ó'Brien at" in page_texts(pdf)[0]
+    assert b"/FontFile2" not in pdf
+    assert _font_names(pdf) and all(f.startswith("/Helvetica") for f in _font_names(pdf))
+
+
+def test_a_note_with_characters_no_font_has_prints_question_marks() -> None:
+    pack = _with_note(make_pack(1), "Likes 中文 radio 😀 and Łódź ♥")
+    text = "\n".join(page_texts(_render(pack)[0]))
+    assert "Likes ?? radio ? and Łódź ♥" in text

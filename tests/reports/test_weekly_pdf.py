@@ -182,3 +182,34 @@ def test_progress_is_reported_from_start_to_end() -> None:
     calls: list[tuple[int, int]] = []
     _render(make_weekly(), progress=lambda d, t: calls.append((d, t)))
     assert calls == [(0, 1), (1, 1)]
+
+
+def test_coordinator_and_patient_names_outside_western_european_print_exactly() -> None:
+    base = make_weekly(with_appendix=True)
+    assert base.named_appendix is not None
+    first, second = base.named_appendix
+    summary = replace(
+        base,
+        caseload=replace(
+            base.caseload,
+            by_coordinator={"Ştefan Ţurcanu": {"Expert": 3}, "Sam Coordinator": {"Enhanced": 2}},
+        ),
+        named_appendix=(
+            replace(first, patient_name="Jiří Dvořák"),
+            replace(second, patient_name="Łukasz Wójcik"),
+        ),
+    )
+    pdf, _ = _render(summary, printed_by="Zoë Ó'Brien-Ćirić")
+    text = " ".join(" ".join(page_texts(pdf)).split())
+    assert "Ştefan Ţurcanu 0 3 0 3" in text
+    assert "Jiří Dvořák" in text
+    assert "Łukasz Wójcik" in text
+    for page in page_texts(pdf):
+        assert "Printed by Zoë Ó'Brien-Ćirić at 23/11/2026 07:00 GMT" in page
+    assert b"/FontFile2" in pdf
+
+
+def test_an_ordinary_summary_embeds_no_font() -> None:
+    pdf, _ = _render(make_weekly(with_appendix=True), printed_by="Zoë Ó'Brien")
+    assert "Printed by Zoë Ó'Brien" in page_texts(pdf)[0]
+    assert b"/FontFile2" not in pdf
