@@ -109,16 +109,13 @@ def _open_episodes_by_coordinator(
     order from their id index, so that both are read in order); the patients without a
     coordinator (the episode's coordinator counts) are looked up apart."""
     p = aliased(Patient, name="p")
-    n_open = select(func.count()).where(Episode.patient_id == p.id, open_at).scalar_subquery()
-    per_patient = (
-        select(literal_column("p.rowid").label("r"), (n_open - 1).label("delta"))
-        .select_from(p)
-        .limit(-1)  # not flattened into the query below, which would count them twice
-        .subquery("per_patient")
-    )
+    delta = (func.count(Episode.patient_id) - 1).label("delta")
     other_than_one = (
-        select(per_patient.c.r, per_patient.c.delta)
-        .where(per_patient.c.delta != 0)
+        select(literal_column("p.rowid").label("r"), delta)
+        .select_from(p)
+        .outerjoin(Episode, and_(Episode.patient_id == p.id, open_at))
+        .group_by(p.id)
+        .having(delta != 0)
         .cte("other_than_one")
         .prefix_with("MATERIALIZED")
     )
