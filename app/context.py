@@ -14,7 +14,10 @@ Opening a data folder (:func:`open_context`) is where data safety happens:
 
 On a large database the checks and the daily backup would hold the window back for minutes:
 what does not fit in a few seconds is left in ``ctx.maintenance_due`` for
-:func:`run_maintenance`, which the desktop app runs in the background.
+:func:`run_maintenance`, which the desktop app runs in the background once its first screen
+is up (``app.ui.maintenance``): the check only reads and the backup copies one read snapshot,
+so neither holds the write lock while the coordinator works, and both stop cleanly when asked.
+Open markers of processes that died are cleared only once a full check has passed.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -46,6 +50,7 @@ from app.db.encryption import DatabaseKey, FileKind, connector, file_kind
 from app.db.engine import make_engine
 from app.db.integrity import (
     DamagedDatabaseError,
+    MaintenanceCancelled,
     OpenMarker,
     claim_open_marker,
     damaged_message,
@@ -165,14 +170,16 @@ def _check_database(
     *,
     full: bool,
     budget_seconds: float | None,
+    cancel: Callable[[], bool] | None = None,
 ) -> bool:
-    """Run the check; True when it finished (False: out of time, nothing concluded).
+    """Run the check; True when it finished (False: out of time or cancelled, nothing
+    concluded).
 
     Raises DamagedDatabaseError when it finds a problem, StorageError when locked.
     """
     conn = encryption.connect(paths.db_path, key)
     try:
-        problems = run_check(conn, full=full, budget_seconds=budget_seconds)
+        problems = run_check(conn, full=full, budget_seconds=budget_seconds, cancel=cancel)
     except encryption.dbapi.Error as exc:
         if encryption.is_locked(exc):
             raise StorageError(encryption.LOCKED_MESSAGE) from exc
@@ -180,9 +187,7 @@ def _check_database(
     finally:
         conn.close()
     if problems is None:
-        log.info(
-            "%s check left for later: not enough time at start-up", "full" if full else "quick"
-        )
+        log.info("%s check left for later (out of time or stopped)", "full" if full else "quick")
         return False
     if problems:
         raise _damaged(paths, key, problems)
@@ -194,26 +199,69 @@ def _check_database(
     return True
 
 
-def run_maintenance(ctx: AppContext) -> list[str]:
+@dataclass(frozen=True)
+class MaintenanceResult:
+    """What :func:`maintain` did (immutable: it crosses from the worker thread)."""
+
+    checked_at: datetime | None = None
+    """When the full integrity check passed (None: it was not due, or was stopped)."""
+    backup: str | None = None
+    """The name of the daily backup made (None: not due, stopped, or failed)."""
+    warnings: tuple[str, ...] = ()
+    cancelled: bool = False
+    """Stopped before the end: what was left stays in ``ctx.maintenance_due``."""
+
+
+def maintain(ctx: AppContext, *, cancel: Callable[[], bool] | None = None) -> MaintenanceResult:
     """Do what start-up left for later (``ctx.maintenance_due``): the full integrity check,
-    the daily backup. Meant for a background worker once the window is up; uses its own
-    connections. Returns warnings for the user; raises DamagedDatabaseError when the check
-    finds a problem (the file is left untouched)."""
-    warnings: list[str] = []
+    then the daily backup. Meant for a background worker once the window is up; uses its own
+    connections. The check only reads and the backup copies one read snapshot, so writers
+    are not held up. Once ``cancel()`` is true both stop soon, conclude nothing, leave no
+    partial backup, and stay due. Raises DamagedDatabaseError when the check finds a problem
+    (the file is left untouched, and nothing is backed up)."""
     if ctx.in_memory:
-        return warnings
+        return MaintenanceResult()
+    checked_at: datetime | None = None
+    backup: str | None = None
+    warnings: list[str] = []
     if FULL_CHECK in ctx.maintenance_due:
-        _check_database(
-            ctx.paths, ctx.db_key, ctx.marker, ctx.clock, full=True, budget_seconds=None
+        started = ctx.clock.now()
+        finished = _check_database(
+            ctx.paths,
+            ctx.db_key,
+            ctx.marker,
+            ctx.clock,
+            full=True,
+            budget_seconds=None,
+            cancel=cancel,
         )
+        if not finished:
+            return MaintenanceResult(cancelled=True)
         ctx.maintenance_due.remove(FULL_CHECK)
+        checked_at = started
     if DAILY_BACKUP in ctx.maintenance_due:
         try:
-            backup_before(ctx, "daily")
+            made = backup_database(
+                ctx.db.engine,
+                ctx.paths.backups_dir,
+                reason="daily",
+                key=ctx.db_key,
+                now=ctx.clock.now(),
+                cancel=cancel,
+            )
+        except MaintenanceCancelled:
+            return MaintenanceResult(checked_at=checked_at, cancelled=True)
         except StorageError as exc:
             warnings.append(f"The daily backup was not made: {exc}")
+        else:
+            backup = made.name
         ctx.maintenance_due.remove(DAILY_BACKUP)
-    return warnings
+    return MaintenanceResult(checked_at=checked_at, backup=backup, warnings=tuple(warnings))
+
+
+def run_maintenance(ctx: AppContext, *, cancel: Callable[[], bool] | None = None) -> list[str]:
+    """:func:`maintain`, returning only the warnings for the user."""
+    return list(maintain(ctx, cancel=cancel).warnings)
 
 
 def open_context(

@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,6 +40,7 @@ from app.db.encryption import (
     remove_quietly,
     sidecars,
 )
+from app.db.integrity import MaintenanceCancelled
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ RECENT_WINDOW = timedelta(hours=24)
 DAILY_INTERVAL = timedelta(hours=24)
 REPLACED_REASON = "replaced"
 STALE_PART_SECONDS = 3600
+STEP_PAGES = 1024  # pages per step of a cancellable copy (4 MiB at the default page size)
 _STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"
 _NAME = re.compile(r"^carecoord-(\d{8}T\d{12}Z)-([a-z0-9-]+)\.db$")
 _REQUIRED_TABLES = {"alembic_version", "local_state"}
@@ -172,6 +175,30 @@ def copy_pages(source: Any, target: Any) -> None:
     source.backup(target)
 
 
+def copy_pages_until(source: Any, target: Any, cancel: Callable[[], bool]) -> None:
+    """:func:`copy_pages` in steps of :data:`STEP_PAGES`, stopping (MaintenanceCancelled)
+    between two steps once ``cancel()`` is true.
+
+    The copy runs inside one read transaction on ``source`` (its isolation level is None:
+    we begin it ourselves), so every step sees the same snapshot and writes made meanwhile
+    by other connections neither restart the copy nor wait for it (WAL: readers do not block
+    writers).
+    """
+
+    def step(_status: int, _remaining: int, _total: int) -> None:
+        if cancel():
+            raise MaintenanceCancelled("the backup was stopped")
+
+    if cancel():
+        raise MaintenanceCancelled("the backup was stopped")
+    source.execute("BEGIN")
+    try:
+        source.execute("SELECT count(*) FROM sqlite_master").fetchone()  # pins the snapshot
+        source.backup(target, pages=STEP_PAGES, progress=step)
+    finally:
+        source.execute("ROLLBACK")
+
+
 def backup_database(
     engine: Engine,
     backups_dir: Path,
@@ -180,12 +207,15 @@ def backup_database(
     out: Path | None = None,
     key: DatabaseKey | None = None,
     now: datetime | None = None,
+    cancel: Callable[[], bool] | None = None,
 ) -> Path:
     """Copy the live database to ``out`` (default: a timestamped file in ``backups_dir``).
 
     ``key`` encrypts the copy (it must be the live database's key). The copy is checked with
     ``integrity_check`` before it gets its final name; backups in ``backups_dir`` are then
-    rotated. A full disk raises StorageError and leaves no partial file.
+    rotated. A full disk raises StorageError and leaves no partial file. With ``cancel``
+    (background maintenance) the copy and its check stop soon after ``cancel()`` becomes
+    true, raising MaintenanceCancelled and leaving no partial file either.
     """
     now = now or datetime.now(UTC)
     try:
@@ -199,7 +229,11 @@ def backup_database(
     try:
         dst = _target_connection(raw.driver_connection, tmp, key)
         try:
-            copy_pages(raw.driver_connection, dst)
+            if cancel is None:
+                copy_pages(raw.driver_connection, dst)
+            else:
+                copy_pages_until(raw.driver_connection, dst, cancel)
+                dst.set_progress_handler(lambda: int(cancel()), 20_000)
             result = [r[0] for r in dst.execute("PRAGMA integrity_check").fetchall()]
         finally:
             dst.close()
@@ -212,6 +246,8 @@ def backup_database(
         fsync_directory(target.parent)
     except (encryption.dbapi.Error, sqlite3.Error, OSError) as exc:
         remove_quietly(tmp, *sidecars(tmp))
+        if cancel is not None and cancel():
+            raise MaintenanceCancelled("the backup was stopped") from exc
         if is_disk_full(exc):
             raise StorageError(
                 f"The disk is full: the backup {target.name} could not be written; "

@@ -18,6 +18,7 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,6 +35,11 @@ PROGRESS_STEPS = 20_000  # SQLite VM steps between two looks at the clock
 HEALTH_FILE_NAME = "carecoord-health.json"
 MARKER_DIR_NAME = "run"
 MARKER_SUFFIX = ".open"
+
+
+class MaintenanceCancelled(Exception):
+    """Background maintenance was asked to stop (the app is closing): nothing was concluded
+    and nothing half-written was left."""
 
 
 class DamagedDatabaseError(StorageError):
@@ -67,18 +73,35 @@ def full_check(conn: Any) -> list[str]:
     return problems
 
 
-def run_check(conn: Any, *, full: bool, budget_seconds: float | None = None) -> list[str] | None:
+def run_check(
+    conn: Any,
+    *,
+    full: bool,
+    budget_seconds: float | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> list[str] | None:
     """The quick (or full) check within ``budget_seconds`` of wall time.
 
     Returns the problems found (empty: sound), or None when the time ran out first (a large
-    database): the check is then simply not done, nothing is concluded. A file SQLite cannot
-    even read counts as a problem.
+    database) or ``cancel()`` became true: the check is then simply not done, nothing is
+    concluded. A file SQLite cannot even read counts as a problem. The check only reads: on a
+    WAL database it never blocks a writer.
     """
+    watched = budget_seconds is not None or cancel is not None
     if budget_seconds is not None:
         if budget_seconds <= 0:
             return None
         deadline = time.monotonic() + budget_seconds
-        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), PROGRESS_STEPS)
+    else:
+        deadline = None
+
+    def stop() -> int:
+        if deadline is not None and time.monotonic() > deadline:
+            return 1
+        return int(cancel is not None and cancel())
+
+    if watched:
+        conn.set_progress_handler(stop, PROGRESS_STEPS)
     try:
         return full_check(conn) if full else quick_check(conn)
     except Exception as exc:  # the DB-API module's DatabaseError (sqlite3 or sqlcipher3)
@@ -89,7 +112,7 @@ def run_check(conn: Any, *, full: bool, budget_seconds: float | None = None) -> 
             raise
         return [text]
     finally:
-        if budget_seconds is not None:
+        if watched:
             conn.set_progress_handler(None, 0)
 
 
@@ -199,10 +222,11 @@ class OpenMarker:
         return bool(self.stale)
 
     def forget_stale(self) -> None:
-        """Called once the full check has passed: the crash has been dealt with."""
+        """Called once the full check has passed: the crash has been dealt with. A marker
+        that a live process holds by now is kept (it was only being created when it was
+        seen)."""
         for p in self.stale:
-            with contextlib.suppress(OSError):
-                p.unlink()
+            _remove_if_unheld(p)
         self.stale = ()
 
     def release(self) -> None:
@@ -215,19 +239,37 @@ class OpenMarker:
             self.path.unlink()
 
 
+def _held(p: Path) -> bool | None:
+    """True when a live process holds the marker ``p`` (its OS lock goes with the process,
+    however it ended); False when nobody does; None when it cannot be opened (gone)."""
+    try:
+        fh = open(p, "rb+")  # noqa: SIM115 - closed below, lock test only
+    except OSError:
+        return None
+    try:
+        return not _try_lock(fh)
+    finally:
+        fh.close()
+
+
+def _remove_if_unheld(p: Path) -> None:
+    if _held(p) is False:
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def marker_pid(p: Path) -> int | None:
+    """The process id recorded in a marker (for the log and for people; the OS lock, not
+    the pid, says whether its process still runs: pids are reused)."""
+    try:
+        return int(json.loads(p.read_text(encoding="utf-8"))["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _stale_markers(run_dir: Path) -> list[Path]:
-    stale: list[Path] = []
-    for p in sorted(run_dir.glob(f"*{MARKER_SUFFIX}")):
-        try:
-            fh = open(p, "rb+")  # noqa: SIM115 - closed below, lock test only
-        except OSError:
-            continue
-        try:
-            if _try_lock(fh):
-                stale.append(p)  # nobody holds it: its process ended without closing
-        finally:
-            fh.close()
-    return stale
+    # nobody holds them: their processes ended without closing
+    return [p for p in sorted(run_dir.glob(f"*{MARKER_SUFFIX}")) if _held(p) is False]
 
 
 def claim_open_marker(data_dir: Path) -> OpenMarker:
@@ -248,8 +290,17 @@ def claim_open_marker(data_dir: Path) -> OpenMarker:
     if not _try_lock(fh):  # pragma: no cover - a brand-new file nobody else knows about
         fh.close()
         return OpenMarker(path=path)
+    try:  # the lock is on the first byte, taken at position 0; the content is informative
+        os.write(fh.fileno(), json.dumps({"pid": os.getpid()}).encode("ascii"))  # unbuffered
+    except OSError:
+        log.warning("could not record the process id in the open marker")
     if stale:
-        log.warning("%d previous CareCoord process(es) did not close cleanly", len(stale))
+        pids = [marker_pid(p) for p in stale]
+        log.warning(
+            "%d previous CareCoord process(es) did not close cleanly (pids %s)",
+            len(stale),
+            ", ".join(str(pid) if pid is not None else "?" for pid in pids),
+        )
     return OpenMarker(path=path, _fh=fh, stale=tuple(stale))
 
 
@@ -261,13 +312,6 @@ def other_processes_open(data_dir: Path, mine: OpenMarker | None = None) -> bool
     for p in run_dir.glob(f"*{MARKER_SUFFIX}"):
         if mine is not None and p == mine.path:
             continue
-        try:
-            fh = open(p, "rb+")  # noqa: SIM115 - closed below, lock test only
-        except OSError:
-            continue
-        try:
-            if not _try_lock(fh):
-                return True
-        finally:
-            fh.close()
+        if _held(p):
+            return True
     return False

@@ -211,6 +211,8 @@ class Startup(QObject):
         for warning in ctx.warnings:
             self.window.statusBar().showMessage(warning, 30_000)
         QTimer.singleShot(0, self.window.start_first_run)
+        # after the first screen's frame: the deferred full check and daily backup, if due
+        QTimer.singleShot(0, self.window.start_maintenance)
         self.ready.emit()
 
     def _failed(self, exc: BaseException) -> None:
@@ -243,6 +245,7 @@ class Startup(QObject):
             app.processEvents()  # a result still queued: _attach closes it, _failed ignores it
         if self.ctx is not None:
             if self.window.is_ready:
+                self.window.stop_maintenance()
                 self.window.runner.wait()  # reads still running when the loop was left
             self.ctx.close()
             self.ctx = None

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from app.ui.dialogs.first_run import FirstRunDialog, FirstRunState
     from app.ui.dialogs.patient_form import PatientDialog
     from app.ui.idle import IdleLock
+    from app.ui.maintenance import Maintenance
     from app.ui.screens.base import Screen
     from app.ui.screens.patient import PatientScreen
     from app.ui.shell import Shell
@@ -105,6 +106,8 @@ class MainWindow(QMainWindow):
         self.status: StatusSummary | None = None
         self._history: list[QWidget] = []
         self.first_run: FirstRunDialog | None = None
+        self.maintenance: Maintenance | None = None
+        self._closing = False
         self.is_ready = False
         self.setWindowTitle(self.tr("CareCoord"))
         self._build()
@@ -276,6 +279,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_window_state()
         self._status_timer.stop()
+        self._closing = True
+        self.stop_maintenance()
         if self.is_ready:
             self.runner.wait()
         self.collector.stop()
@@ -441,6 +446,23 @@ class MainWindow(QMainWindow):
             else self.tr("Not signed in")
         )
         self.status_shown.emit(summary)
+
+    # --- background maintenance ---
+    def start_maintenance(self) -> bool:
+        """Run what start-up left for later (full check, daily backup) in the background,
+        when it is due; True when it was started. Once the first screen is up."""
+        from app.ui.maintenance import Maintenance
+
+        if not self.is_ready or self._closing:
+            return False
+        if self.maintenance is None:
+            self.maintenance = Maintenance(self)
+        return self.maintenance.start()
+
+    def stop_maintenance(self) -> None:
+        """Closing: ask running maintenance to stop (then wait for the runner)."""
+        if self.maintenance is not None:
+            self.maintenance.cancel()
 
     # --- first run ---
     def start_first_run(self) -> None:

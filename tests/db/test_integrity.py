@@ -4,8 +4,11 @@ sentence and the data stays as it was."""
 from __future__ import annotations
 
 import csv
+import os
 import sqlite3
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,13 +20,16 @@ from app.context import (
     DAILY_BACKUP,
     FULL_CHECK,
     AppContext,
+    MaintenanceResult,
     backup_before,
+    maintain,
     open_context,
     run_maintenance,
 )
 from app.core.clock import FixedClock
 from app.core.errors import StorageError
 from app.core.paths import AppPaths
+from app.db import backup as backup_module
 from app.db import encryption, integrity
 from app.db import engine as engine_module
 from app.db.backup import list_backups
@@ -331,4 +337,199 @@ def test_a_big_database_is_not_checked_before_the_window_opens(
         assert full_checks == []
         assert ctx.maintenance_due == [FULL_CHECK]
     finally:
+        ctx.close()
+
+
+# --- open markers of other processes; maintenance that can be stopped ------------------------
+
+_HOLDER = (
+    "import sys\n"
+    "from pathlib import Path\n"
+    "from app.db.integrity import claim_open_marker\n"
+    "marker = claim_open_marker(Path(sys.argv[1]))\n"
+    "print(marker.path, flush=True)\n"
+    "sys.stdin.read()\n"  # holds the data folder open until told to go (or killed)
+)
+
+
+@pytest.fixture
+def other_process(data_dir: Path) -> Iterator[Callable[[], tuple[subprocess.Popen[str], Path]]]:
+    """Starts another process that opens ``data_dir`` (claims its marker) and keeps it open."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start() -> tuple[subprocess.Popen[str], Path]:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _HOLDER, str(data_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        started.append(proc)
+        assert proc.stdout is not None
+        return proc, Path(proc.stdout.readline().strip())
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()  # reaps it and closes its pipes
+
+
+def test_a_marker_records_its_process_id(data_dir: Path) -> None:
+    marker = claim_open_marker(data_dir)
+    try:
+        assert integrity.marker_pid(marker.path) == os.getpid()
+    finally:
+        marker.release()
+
+
+def test_a_killed_process_counts_as_one_unclean_shutdown_cleared_once_the_check_passes(
+    data_dir: Path,
+    clock: FixedClock,
+    full_checks: list[int],
+    other_process: Callable[[], tuple[subprocess.Popen[str], Path]],
+) -> None:
+    paths = AppPaths(data_dir)
+    _reopen(paths, clock)
+    proc, left = other_process()
+    assert integrity.marker_pid(left) == proc.pid
+    proc.kill()  # kill -9: the marker stays, its lock goes with the process
+    proc.wait()
+    assert left.exists()
+
+    ctx = open_context(paths, clock=clock, check_budget=0)  # a big file: check deferred
+    try:
+        assert ctx.marker is not None and ctx.marker.stale == (left,)
+        assert ctx.maintenance_due == [FULL_CHECK] and full_checks == []
+        ctx.close()
+        # closed before maintenance ran: the crash has not been dealt with yet
+        ctx = open_context(paths, clock=clock, check_budget=0)
+        assert ctx.maintenance_due == [FULL_CHECK] and left.exists()
+        assert run_maintenance(ctx) == []
+        assert full_checks == [1]
+        assert not left.exists()  # cleared after the full check passed
+        assert last_full_check(data_dir) == clock.now()
+    finally:
+        ctx.close()
+    ctx = open_context(paths, clock=clock, check_budget=0)
+    try:
+        assert ctx.maintenance_due == []  # no longer "unclean"
+    finally:
+        ctx.close()
+    assert list((data_dir / MARKER_DIR_NAME).iterdir()) == []
+
+
+def test_a_running_process_keeps_its_marker_through_a_full_check(
+    data_dir: Path,
+    clock: FixedClock,
+    full_checks: list[int],
+    other_process: Callable[[], tuple[subprocess.Popen[str], Path]],
+) -> None:
+    paths = AppPaths(data_dir)
+    _reopen(paths, clock)
+    proc, live = other_process()
+    dead = claim_open_marker(data_dir)  # and one that died
+    assert dead._fh is not None
+    dead._fh.close()
+
+    ctx = open_context(paths, clock=clock, check_budget=0)
+    try:
+        assert ctx.marker is not None and ctx.marker.stale == (dead.path,)
+        assert run_maintenance(ctx) == [] and full_checks == [1]
+        assert live.exists() and not dead.path.exists()
+        assert integrity.other_processes_open(data_dir, ctx.marker)
+    finally:
+        ctx.close()
+    assert proc.poll() is None and live.exists()
+
+
+def test_a_marker_taken_by_a_live_process_after_it_was_seen_is_not_cleared(
+    data_dir: Path,
+) -> None:
+    mine = claim_open_marker(data_dir)
+    starting = claim_open_marker(data_dir)  # seen unlocked while being created, then locked
+    try:
+        mine.stale = (starting.path,)
+        mine.forget_stale()
+        assert starting.path.exists() and mine.stale == ()
+    finally:
+        starting.release()
+        mine.release()
+
+
+def _deferred(data_dir: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> AppContext:
+    """A context whose full check (after a crash) and daily backup wait for maintenance."""
+    paths = AppPaths(data_dir)
+    _reopen(paths, clock)
+    dead = claim_open_marker(data_dir)
+    assert dead._fh is not None
+    dead._fh.close()
+    clock.advance(timedelta(days=2))
+    monkeypatch.setattr(context_module, "INLINE_BACKUP_MAX_BYTES", 0)
+    ctx = open_context(paths, clock=clock, check_budget=0)
+    assert ctx.maintenance_due == [FULL_CHECK, DAILY_BACKUP]
+    return ctx
+
+
+def test_stopped_maintenance_concludes_nothing_and_stays_due(
+    data_dir: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(integrity, "PROGRESS_STEPS", 1)
+    ctx = _deferred(data_dir, clock, monkeypatch)
+    try:
+        assert ctx.marker is not None
+        stale = ctx.marker.stale
+        checked = last_full_check(data_dir)
+        assert maintain(ctx, cancel=lambda: True) == MaintenanceResult(cancelled=True)
+        assert ctx.maintenance_due == [FULL_CHECK, DAILY_BACKUP]
+        assert ctx.marker.stale == stale and all(p.exists() for p in stale)
+        assert last_full_check(data_dir) == checked
+
+        # the check passes, then the backup is stopped part-way: no file, still due
+        steps: list[int] = []
+        monkeypatch.setattr(backup_module, "STEP_PAGES", 1)
+
+        def stop_in_the_backup() -> bool:
+            if FULL_CHECK in ctx.maintenance_due:
+                return False
+            steps.append(1)
+            return len(steps) > 2
+
+        result = maintain(ctx, cancel=stop_in_the_backup)
+        assert result.cancelled and result.checked_at == clock.now()
+        assert ctx.maintenance_due == [DAILY_BACKUP]
+        assert list(ctx.paths.backups_dir.iterdir()) == []
+        assert not any(p.exists() for p in stale)
+    finally:
+        ctx.close()
+
+
+def test_maintenance_does_not_hold_up_a_writer(
+    data_dir: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the check reads and the backup copies, another connection writes at once (a
+    busy timeout of 0: it would fail if maintenance held the write lock)."""
+    monkeypatch.setattr(integrity, "PROGRESS_STEPS", 100)
+    monkeypatch.setattr(backup_module, "STEP_PAGES", 2)
+    ctx = _deferred(data_dir, clock, monkeypatch)
+    writer = encryption.connect(ctx.paths.db_path, ctx.db_key)
+    writer.isolation_level = None
+    writer.execute("PRAGMA busy_timeout = 0")
+    writes: list[int] = []
+
+    def write_meanwhile() -> bool:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE local_state SET next_seq = next_seq + 1")
+        writer.execute("COMMIT")
+        writes.append(1)
+        return False
+
+    try:
+        result = maintain(ctx, cancel=write_meanwhile)
+        assert not result.cancelled and result.backup is not None and result.warnings == ()
+        assert len(writes) > 2
+        assert ctx.maintenance_due == []
+    finally:
+        writer.close()
         ctx.close()
