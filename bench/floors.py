@@ -13,9 +13,6 @@ from app.db import encryption
 from app.db.encryption import DatabaseKey
 from app.reports.data import MdtPack
 
-CONTACT_OUTCOMES = ("contacted_patient", "contacted_carer")
-
-
 # --- the caseload query in raw SQL ----------------------------------------------------------
 
 
@@ -58,17 +55,8 @@ class RawCaseload:
         rows = cur.execute(_sql(page)).fetchall()
         ids = [r[0] for r in rows]
         if ids:
-            marks = ",".join("?" * len(ids))
-            cur.execute(
-                "SELECT patient_id, title, due_at, id FROM tasks"
-                f" WHERE patient_id IN ({marks}) AND status = 'open'",
-                ids,
-            ).fetchall()
-            cur.execute(
-                "SELECT patient_id, max(called_at) FROM call_attempts"
-                f" WHERE patient_id IN ({marks}) AND outcome IN (?, ?) GROUP BY patient_id",
-                [*ids, *CONTACT_OUTCOMES],
-            ).fetchall()
+            cur.execute(_sql(cv.open_tasks_statement(ids))).fetchall()
+            cur.execute(_sql(cv.last_contacts_statement(ids))).fetchall()
         cur.close()
         return total, rows
 

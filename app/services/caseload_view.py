@@ -5,6 +5,7 @@ the signed-in coordinator (a device-local setting)."""
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import reduce
@@ -179,6 +180,27 @@ def _open_task() -> ColumnElement[bool]:
     return Task.status.concat("") == "open"
 
 
+def open_tasks_statement(ids: Sequence[str]) -> Any:
+    """The open tasks of the listed patients (a page), through the patient index."""
+    return select(Task.patient_id, Task.title, Task.due_at, Task.id).where(
+        Task.patient_id.in_(ids), _open_task()
+    )
+
+
+def last_contacts_statement(ids: Sequence[str]) -> Any:
+    """Each listed patient's last contact, through the patient index: the outcome is written
+    so that SQLite cannot use it to pick an index, or it walks every contact call of the team
+    through the (outcome, called_at) index the weekly trend reads."""
+    return (
+        select(CallAttempt.patient_id, func.max(CallAttempt.called_at))
+        .where(
+            CallAttempt.patient_id.in_(ids),
+            CallAttempt.outcome.concat("").in_(CONTACT_OUTCOMES),
+        )
+        .group_by(CallAttempt.patient_id)
+    )
+
+
 def _next_due() -> Any:
     """Each patient's earliest open task, computed once for the whole list (a correlated
     subquery per patient would read every patient's tasks one by one)."""
@@ -299,19 +321,11 @@ def search_caseload(
     contacts: dict[str, datetime] = {}
     if ids:
         earliest: dict[str, tuple[datetime, str, str]] = {}
-        for pid, title, due, task_id in session.execute(
-            select(Task.patient_id, Task.title, Task.due_at, Task.id).where(
-                Task.patient_id.in_(ids), _open_task()
-            )
-        ):
+        for pid, title, due, task_id in session.execute(open_tasks_statement(ids)):
             if pid is not None and (pid not in earliest or (due, task_id) < earliest[pid][:2]):
                 earliest[pid] = (due, task_id, title)
         next_tasks = {pid: (title, due) for pid, (due, _, title) in earliest.items()}
-        for pid, called in session.execute(
-            select(CallAttempt.patient_id, func.max(CallAttempt.called_at))
-            .where(CallAttempt.patient_id.in_(ids), CallAttempt.outcome.in_(CONTACT_OUTCOMES))
-            .group_by(CallAttempt.patient_id)
-        ):
+        for pid, called in session.execute(last_contacts_statement(ids)):
             contacts[pid] = called
     today = to_local(now).date()
     rows = []

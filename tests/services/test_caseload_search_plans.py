@@ -107,3 +107,21 @@ def test_matches_are_counted_from_an_index_without_reading_the_table(
         add_patient(s, clock.now(), "Smith", "Ann", nhs_number="9990000026")
     plan = _plan(file_ctx, clock, typed, count=True)
     assert "COVERING INDEX" in plan and "practices" not in plan
+
+
+def test_a_pages_last_contacts_and_next_tasks_are_read_per_patient(
+    file_ctx: AppContext, clock: FixedClock
+) -> None:
+    """Not by walking every contact call or open task of the team through the indexes the
+    weekly summary reads (outcome, called_at) and the Today view reads (status, due)."""
+    ids = [f"patient-{n}" for n in range(200)]
+    plans = []
+    for stmt in (cv.last_contacts_statement(ids), cv.open_tasks_statement(ids)):
+        sql = str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+        with file_ctx.db.read() as s:
+            plans.append(
+                " / ".join(str(r[-1]) for r in s.execute(text("EXPLAIN QUERY PLAN " + sql)))
+            )
+    calls, tasks = plans
+    assert "ix_call_attempts_patient_id (patient_id=?)" in calls, calls
+    assert "ix_tasks_patient_status_due (patient_id=?" in tasks, tasks
