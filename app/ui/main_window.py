@@ -229,6 +229,7 @@ class MainWindow(QMainWindow):
         self.shell.screen_requested.connect(self.show_screen)
         self.shell.new_patient_requested.connect(self.new_patient)
         self.shell.coordinator_changed.connect(self.refresh_status)
+        self.shell.background_stop_requested.connect(self.stop_maintenance)
         self.runner.data_changed.connect(self._data_changed)
         self._status_timer.timeout.connect(self.refresh_status)
         self._status_timer.start()
@@ -460,7 +461,8 @@ class MainWindow(QMainWindow):
         return self.maintenance.start()
 
     def stop_maintenance(self) -> None:
-        """Closing: ask running maintenance to stop (then wait for the runner)."""
+        """Closing, or a backup about to be restored: ask running maintenance to stop (then
+        wait for the runner)."""
         if self.maintenance is not None:
             self.maintenance.cancel()
 

@@ -18,6 +18,9 @@ class Shell(QObject):
     screen_requested = Signal(str)  # a registry key
     new_patient_requested = Signal()
     coordinator_changed = Signal()
+    # the database file is about to be replaced (a backup restored): background work such as
+    # the integrity check must stop first
+    background_stop_requested = Signal()
 
     def __init__(self, ctx: AppContext, runner: Runner, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -214,3 +214,36 @@ def test_closing_during_the_check_stops_it_and_concludes_nothing(
     assert stale.exists()  # not concluded: the next start checks again
     assert _markers(paths) == [stale]
     assert not list(paths.backups_dir.glob("*.part"))
+
+
+@pytest.mark.usefixtures("big_database")
+def test_restoring_a_backup_stops_a_running_check_before_the_file_is_replaced(
+    qtbot, startup: Startup, paths: AppPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _crashed_before(paths)  # a full check is due
+    monkeypatch.setattr(integrity, "PROGRESS_STEPS", 1)
+    running = threading.Event()
+    stopped = threading.Event()
+    real_run_check = integrity.run_check
+
+    def watched(conn: Any, **kwargs: Any) -> list[str] | None:
+        if kwargs.get("cancel") is not None:  # the background check
+            running.set()
+            while not kwargs["cancel"]():  # reading a huge file...
+                threading.Event().wait(0.01)
+            stopped.set()
+        return real_run_check(conn, **kwargs)
+
+    monkeypatch.setattr("app.context.run_check", watched)
+    _open_window(qtbot, startup)
+    qtbot.waitUntil(running.is_set, timeout=WAIT_MS)
+    seen: list[bool] = []
+
+    def restore(ctx: Any, backup: Path) -> str:
+        seen.append(stopped.is_set())  # the check had let go of the file by now
+        return ""
+
+    monkeypatch.setattr("app.ui.screens.settings.restore_in_place", restore)
+    settings_screen = startup.window.show_screen("settings")
+    settings_screen.restore(paths.backups_dir / "any-backup.db")
+    assert seen == [True]

@@ -488,6 +488,7 @@ class SettingsScreen(Screen):
     def restore(self, backup: Path) -> None:
         """Restore ``backup``. The window waits: nothing may touch the database while its file
         is replaced, so this is the one operation done on the GUI thread."""
+        self.shell.background_stop_requested.emit()  # a background check reads the file
         self.shell.runner.wait()
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
