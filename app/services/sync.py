@@ -52,7 +52,7 @@ from app.services.sync_keys import (
     revoke_device,
     team_key_summary,
 )
-from app.sync.merge import PENDING_KEY, find_gaps
+from app.sync.merge import PENDING_KEY, devices_with_ops, find_gaps, held_back_count
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -117,7 +117,7 @@ def sync_status(ctx: AppContext) -> SyncStatus:
         devices = tuple(list_devices(session))
         labels = device_labels(session)
         me = next((d for d in devices if d.this_laptop), None)
-        all_devices = session.scalars(select(Op.device_id).distinct()).all()
+        all_devices = devices_with_ops(session)
         pending_row = session.get(Setting, PENDING_KEY)
         return SyncStatus(
             device_id=state.device_id,
@@ -126,7 +126,7 @@ def sync_status(ctx: AppContext) -> SyncStatus:
             team_id=team_key.team_id if team_key else None,
             team_key_epoch=team_key.epoch if team_key else None,
             unexported_ops=count_ops(session, Op.exported.is_(False)),
-            held_back_ops=count_ops(session, Op.held_back.is_(True)),
+            held_back_ops=held_back_count(session),
             open_conflicts=int(session.scalar(select(func.count()).select_from(Conflict)) or 0),
             pending_records=len(json.loads(pending_row.value)) if pending_row else 0,
             devices=devices,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.core.clock import Clock
 from app.core.errors import StorageError
 from app.core.timeutil import format_utc
-from app.models import Conflict, LocalState, Op, new_id
+from app.models import Conflict, LocalState, Op, Setting, new_id
 from app.models.base import UTCDateTime
 from app.sync.codec import canonical_json, encode_value, synced_columns
 from app.sync.hlc import Hlc, tick
@@ -56,6 +56,9 @@ def ensure_local_state(session: Session, clock: Clock, *, label: str = "") -> Lo
             created_at=clock.now(),
         )
         session.add(state)
+        if session.get(Setting, HELD_BACK_KEY) is None:  # a new laptop holds nothing back
+            held = session.scalar(select(func.count()).select_from(Op).where(Op.held_back))
+            session.add(Setting(key=HELD_BACK_KEY, value=str(held or 0)))
         session.flush()
     return state
 
@@ -196,6 +199,9 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
             session.add(Op(**row))
     log.debug("change log: %d ops recorded", len(ops))
 
+
+HELD_BACK_KEY = "sync.held_back_ops"
+"""Setting: how many received ops are held back (kept by every merge; see app.sync.merge)."""
 
 _OPS_INSERT = (
     "INSERT INTO ops (op_id, device_id, seq, hlc, table_name, record_id, kind, fields, parents,"

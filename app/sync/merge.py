@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.core.clock import Clock
 from app.core.errors import BundleError
 from app.models import Base, LocalState, Op, Patient, Setting, Task, synced_models
-from app.sync.changelog import stored_datetime
+from app.sync.changelog import HELD_BACK_KEY, stored_datetime
 from app.sync.codec import canonical_json
 from app.sync.hlc import Hlc, observe
 from app.sync.state import OpRow, materialise
@@ -197,7 +197,7 @@ def merge_ops(session: Session, ops: Sequence[dict[str, Any]], *, clock: Clock) 
             _insert_ops(session, rows)
             rows.clear()
     _insert_ops(session, rows)
-    released = _release_held_back(session, limit_ms)
+    released = _release_held_back(session, limit_ms, newly_held=held)
     if max_hlc is not None:
         state = session.get_one(LocalState, 1)
         merged = observe(Hlc(state.hlc_wall_ms, state.hlc_counter), max_hlc, now)
@@ -266,12 +266,35 @@ def _insert_ops(session: Session, rows: list[tuple[Any, ...]]) -> None:
         )
 
 
-def _release_held_back(session: Session, limit_ms: int) -> set[tuple[str, str]]:
+def held_back_count(session: Session) -> int:
+    """How many received ops are held back (dated more than 24 h ahead). Kept in a setting by
+    every merge: counting them means reading the whole op log (no index has the flag), seconds
+    on a big team's laptop. A laptop without the setting yet counts once."""
+    row = session.get(Setting, HELD_BACK_KEY)
+    if row is not None:
+        return int(row.value)
+    return int(
+        session.scalar(select(func.count()).select_from(Op).where(Op.held_back.is_(True))) or 0
+    )
+
+
+def _release_held_back(session: Session, limit_ms: int, *, newly_held: int) -> set[tuple[str, str]]:
+    """Release the held-back ops that are no longer ahead of the clock; keep the count."""
+    row = session.get(Setting, HELD_BACK_KEY)
+    if row is not None and int(row.value) == 0 and newly_held == 0:
+        return set()  # nothing is held back: no need to read the op log
     released: set[tuple[str, str]] = set()
+    still_held = 0
     for op in session.scalars(select(Op).where(Op.held_back.is_(True))):
         if Hlc.decode(op.hlc).wall_ms <= limit_ms:
             op.held_back = False
             released.add((op.table_name, op.record_id))
+        else:
+            still_held += 1
+    if row is None:
+        session.add(Setting(key=HELD_BACK_KEY, value=str(still_held)))
+    else:
+        row.value = str(still_held)
     session.flush()
     return released
 
@@ -290,6 +313,19 @@ def _set_pending(session: Session, keys: Iterable[tuple[str, str]]) -> None:
         session.add(Setting(key=PENDING_KEY, value=value))
     else:
         row.value = value
+
+
+_DEVICES_SQL = text(
+    "WITH RECURSIVE d(id) AS (SELECT min(device_id) FROM ops"
+    " UNION ALL SELECT (SELECT min(device_id) FROM ops WHERE device_id > d.id) FROM d"
+    " WHERE d.id IS NOT NULL) SELECT id FROM d WHERE id IS NOT NULL"
+)
+
+
+def devices_with_ops(session: Session) -> list[str]:
+    """Every device id in the op log, in order: one index seek per device (a plain DISTINCT
+    reads the whole (device_id, seq) index, a million entries on a big team's laptop)."""
+    return list(session.scalars(_DEVICES_SQL))
 
 
 def find_gaps(session: Session, devices: Iterable[str]) -> list[SeqGap]:

@@ -10,13 +10,19 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.context import AppContext, open_memory_context
 from app.core.clock import FixedClock
 from app.models import Conflict, Op, Patient, Task
 from app.sync.dump import dump_json
-from app.sync.merge import OpConflictError, merge_ops, op_to_dict
+from app.sync.merge import (
+    OpConflictError,
+    devices_with_ops,
+    held_back_count,
+    merge_ops,
+    op_to_dict,
+)
 from app.sync.state import rebuild_all
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -165,16 +171,57 @@ def test_gaps_are_reported_and_filled_later(pair: tuple[Laptop, Laptop]) -> None
     assert len(json.loads(b.dump())["patients"]) == 3
 
 
+def _held_back(laptop: Laptop) -> tuple[int, int]:
+    """(the count the Sync screen shows, the count in the op log)."""
+    with laptop.ctx.db.read() as s:
+        flagged = s.scalar(select(func.count()).select_from(Op).where(Op.held_back.is_(True)))
+        return held_back_count(s), int(flagged or 0)
+
+
 def test_ops_far_in_the_future_are_held_back(pair: tuple[Laptop, Laptop]) -> None:
     a, b = pair
     a.clock.advance(timedelta(days=3))  # a laptop with a wrong clock
     a.add_patient("9990000026", "Okafor")
     report = b.receive(a.ops())
     assert report.held_back > 0
+    assert _held_back(b) == (report.held_back, report.held_back)
     assert json.loads(b.dump())["patients"] == []
     b.clock.advance(timedelta(days=3))
     b.receive([])
     assert len(json.loads(b.dump())["patients"]) == 1
+    assert _held_back(b) == (0, 0)
+
+
+def test_with_nothing_held_back_an_import_does_not_read_the_whole_op_log(
+    pair: tuple[Laptop, Laptop],
+) -> None:
+    a, b = pair
+    a.add_patient("9990000026", "Okafor")
+    b.receive(a.ops())  # counts what is held back once, and keeps the count
+    a.add_patient("9990000018", "Nowak")
+    statements: list[str] = []
+    engine = b.ctx.db.engine
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert b.receive(a.ops()).new > 0
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert not [q for q in statements if "held_back IS 1" in q]
+    assert _held_back(b) == (0, 0)
+
+
+def test_the_devices_in_the_op_log_are_listed_by_index_seeks(pair: tuple[Laptop, Laptop]) -> None:
+    a, b = pair
+    a.add_patient("9990000026", "Okafor")
+    b.add_patient("9990000018", "Nowak")
+    b.receive(a.ops())
+    with b.ctx.db.read() as s:
+        distinct = sorted(s.scalars(select(Op.device_id).distinct()))
+        assert devices_with_ops(s) == distinct and len(distinct) >= 2
 
 
 def test_same_nhs_number_on_two_laptops_raises_a_possible_duplicate_task(
