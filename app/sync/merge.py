@@ -91,7 +91,21 @@ def op_to_dict(op: Op) -> dict[str, Any]:
     }
 
 
-def _same(existing: Op, incoming: dict[str, Any]) -> bool:
+_HELD_COLUMNS = (
+    Op.op_id,
+    Op.device_id,
+    Op.seq,
+    Op.hlc,
+    Op.table_name,
+    Op.record_id,
+    Op.kind,
+    Op.fields,
+    Op.parents,
+)
+
+
+def _same(existing: Any, incoming: dict[str, Any]) -> bool:
+    """Is ``incoming`` the op held here as ``existing`` (an Op, or a row of _HELD_COLUMNS)?"""
     return (
         existing.device_id == incoming["device_id"]
         and existing.seq == incoming["seq"]
@@ -132,9 +146,11 @@ def merge_ops(session: Session, ops: Sequence[dict[str, Any]], *, clock: Clock) 
     if scan_held:
         held_ids = set(session.scalars(select(Op.op_id)))
         ids = [i for i in ids if i in held_ids]
-    existing: dict[str, Op] = {}
+    existing: dict[str, Any] = {}  # plain rows: a bundle received twice is all held ops
     for start in range(0, len(ids), 500):
-        for row in session.scalars(select(Op).where(Op.op_id.in_(ids[start : start + 500]))):
+        for row in session.execute(
+            select(*_HELD_COLUMNS).where(Op.op_id.in_(ids[start : start + 500]))
+        ):
             existing[row.op_id] = row
     limit_ms = int((now + FUTURE_LIMIT).timestamp() * 1000)
     received = stored_datetime(now)
