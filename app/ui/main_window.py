@@ -230,6 +230,7 @@ class MainWindow(QMainWindow):
         self.shell.new_patient_requested.connect(self.new_patient)
         self.shell.coordinator_changed.connect(self.refresh_status)
         self.shell.background_stop_requested.connect(self.stop_maintenance)
+        self.shell.background_resume_requested.connect(self.resume_maintenance)
         self.runner.data_changed.connect(self._data_changed)
         self._status_timer.timeout.connect(self.refresh_status)
         self._status_timer.start()
@@ -459,6 +460,13 @@ class MainWindow(QMainWindow):
         if self.maintenance is None:
             self.maintenance = Maintenance(self)
         return self.maintenance.start()
+
+    def resume_maintenance(self) -> None:
+        """A restore has finished (or was refused): what is due may run again."""
+        if self.maintenance is not None and not self._closing:
+            self.maintenance.resume()
+        elif not self._closing:
+            self.start_maintenance()
 
     def stop_maintenance(self) -> None:
         """Closing, or a backup about to be restored: ask running maintenance to stop (then

@@ -4,8 +4,9 @@ that start-up left for later on a large database (``ctx.maintenance_due``, see
 
 Started once the data is open and the first screen is up; nothing runs when nothing is due
 (the full check is weekly, or after an unclean shutdown; the backup daily). It runs on the
-window's worker pool (so a restore from Settings, which waits for the pool, never replaces
-the file under it) and only reads the database. Progress shows in a small label in the status
+runner's thread for long jobs (so a restore from Settings, which stops it and waits for the
+runner, never replaces the file under it; and screens go on refreshing meanwhile) and only
+reads the database. Progress shows in a small label in the status
 bar ("Checking your data…", then "Data checked 26/11/2026 02:30"). Damage gives one clear
 message naming the problem and the backup to restore. Closing the window stops it: the check
 concludes nothing and the backup, written under a temporary name, is discarded.
@@ -20,19 +21,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QLabel, QMessageBox
 
-from app.context import DAILY_BACKUP, FULL_CHECK, AppContext, MaintenanceResult, maintain
+from app.context import DAILY_BACKUP, FULL_CHECK, MaintenanceResult, maintain
 from app.db.integrity import DamagedDatabaseError
 from app.ui import format as fmt
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from app.ui.main_window import MainWindow
-
-
-def _job(_session: Session, *, ctx: AppContext, cancel: threading.Event) -> MaintenanceResult:
-    # The session is the worker's, unused: maintain() opens its own read-only connections.
-    return maintain(ctx, cancel=cancel.is_set)
 
 
 class Maintenance(QObject):
@@ -45,6 +39,7 @@ class Maintenance(QObject):
         super().__init__(window)
         self._window = window
         self._cancel = threading.Event()
+        self._resume_after = False
         self.started = False
         self.running = False
         self.result: MaintenanceResult | None = None
@@ -72,13 +67,31 @@ class Maintenance(QObject):
             self._show(self.tr("Checking your data…"))
         elif DAILY_BACKUP in due:
             self._show(self.tr("Backing up your data…"))
-        job = partial(_job, ctx=self._window.ctx, cancel=self._cancel)
-        self._window.runner.read(job, on_success=self._succeeded, on_failure=self._failed)
+        job = partial(maintain, self._window.ctx, cancel=self._cancel.is_set)
+        self._window.runner.background(job, on_success=self._succeeded, on_failure=self._failed)
         return True
 
     def cancel(self) -> None:
-        """The window is closing: stop soon (nothing half-done is kept)."""
+        """The window is closing, or a backup is about to be restored: stop soon (nothing
+        half-done is kept)."""
+        self._resume_after = False
         self._cancel.set()
+
+    def resume(self) -> None:
+        """After a restore (or a refused one): start again with what is due now, as soon as
+        the stopped run has reported."""
+        if self.running:
+            self._resume_after = True
+            return
+        self._cancel.clear()
+        self.started = False
+        self.start()
+
+    def _reported(self, outcome: object) -> None:
+        self.finished.emit(outcome)
+        if self._resume_after:
+            self._resume_after = False
+            self.resume()
 
     def _show(self, text: str, tooltip: str = "") -> None:
         self.label.setText(text)
@@ -95,17 +108,19 @@ class Maintenance(QObject):
             if result.checked_at is not None:
                 text = self.tr("Data checked %1").replace("%1", fmt.when(result.checked_at))
                 details.append(self.tr("Full integrity check passed."))
-            else:
+            elif result.backup:
                 text = self.tr("Data backed up %1").replace(
                     "%1", fmt.when(self._window.ctx.clock.now())
                 )
+            else:  # the daily backup failed: the warning says why
+                text = self.tr("Daily backup not made")
             if result.backup:
                 details.append(self.tr("Daily backup made: %1").replace("%1", result.backup))
             details.extend(result.warnings)
             self._show(text, "\n".join(details))
             for warning in result.warnings:
                 self._window.statusBar().showMessage(warning, 30_000)
-        self.finished.emit(result)
+        self._reported(result)
 
     def _failed(self, exc: BaseException) -> None:
         self.running = False
@@ -118,7 +133,7 @@ class Maintenance(QObject):
             self._window.statusBar().showMessage(message, 30_000)
         else:
             self._show("")
-        self.finished.emit(exc)
+        self._reported(exc)
 
     def _report_damage(self, message: str) -> None:
         if self.message_box is not None:  # one message, however often it is found

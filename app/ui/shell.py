@@ -21,6 +21,7 @@ class Shell(QObject):
     # the database file is about to be replaced (a backup restored): background work such as
     # the integrity check must stop first
     background_stop_requested = Signal()
+    background_resume_requested = Signal()  # the file is back: what is due may run again
 
     def __init__(self, ctx: AppContext, runner: Runner, parent: QObject | None = None) -> None:
         super().__init__(parent)

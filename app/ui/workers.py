@@ -61,6 +61,7 @@ class Worker(QRunnable):
         *,
         write: bool,
         with_progress: bool = False,
+        with_session: bool = True,
     ) -> None:
         super().__init__()
         self.setAutoDelete(False)
@@ -69,15 +70,19 @@ class Worker(QRunnable):
         self._job = job
         self._write = write
         self._with_progress = with_progress
+        self._with_session = with_session
 
     def _report(self, done: int, total: int, message: str) -> None:
         self.signals.progress.emit(done, total, message)
 
     def run(self) -> None:
         try:
-            opener = self._db.write if self._write else self._db.read
-            with opener() as session:
-                result = self._call(session)
+            if self._with_session:
+                opener = self._db.write if self._write else self._db.read
+                with opener() as session:
+                    result = self._call(session)
+            else:
+                result = self._job()
             check_immutable(result)
         except CareCoordError as exc:
             self.signals.failed.emit(exc)
@@ -116,6 +121,11 @@ class Runner(QObject):
             self._reads = QThreadPool(self)
             self._reads.setMaxThreadCount(2)
         self._active: dict[WorkerSignals, Worker] = {}
+        # long jobs that open their own connections (maintenance): one at a time, on their own
+        # thread, so they neither take a read thread nor make the runner busy for minutes
+        self._long = QThreadPool(self)
+        self._long.setMaxThreadCount(1)
+        self._long_jobs: dict[WorkerSignals, Worker] = {}
 
     def read(
         self,
@@ -162,6 +172,29 @@ class Runner(QObject):
         (self._writes if write else self._reads).start(worker)
         return worker
 
+    def background(
+        self,
+        job: Callable[[], Any],
+        *,
+        on_success: Callable[[Any], None],
+        on_failure: Callable[[BaseException], None] | None = None,
+    ) -> Worker:
+        """A long job that needs no session of the runner's: it does not count as busy (so
+        screens go on refreshing), and wait() waits for it too."""
+        worker = Worker(self._db, job, write=False, with_session=False)
+        worker.signals.succeeded.connect(on_success)
+        worker.signals.failed.connect(on_failure if on_failure is not None else self._unhandled)
+        worker.signals.finished.connect(self._long_done)
+        self._long_jobs[worker.signals] = worker
+        self._long.start(worker)
+        return worker
+
+    def _long_done(self) -> None:
+        signals = self.sender()
+        if isinstance(signals, WorkerSignals):
+            self._long_jobs.pop(signals, None)
+            signals.deleteLater()
+
     def _wrote(self, _result: object) -> None:
         self.data_changed.emit()
 
@@ -185,4 +218,4 @@ class Runner(QObject):
         ok = self._writes.waitForDone(msecs)
         if self._reads is not self._writes:
             ok = self._reads.waitForDone(msecs) and ok
-        return ok
+        return self._long.waitForDone(msecs) and ok

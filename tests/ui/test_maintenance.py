@@ -224,10 +224,12 @@ def test_restoring_a_backup_stops_a_running_check_before_the_file_is_replaced(
     monkeypatch.setattr(integrity, "PROGRESS_STEPS", 1)
     running = threading.Event()
     stopped = threading.Event()
+    runs: list[int] = []
     real_run_check = integrity.run_check
 
     def watched(conn: Any, **kwargs: Any) -> list[str] | None:
         if kwargs.get("cancel") is not None:  # the background check
+            runs.append(1)
             running.set()
             while not kwargs["cancel"]():  # reading a huge file...
                 threading.Event().wait(0.01)
@@ -237,6 +239,9 @@ def test_restoring_a_backup_stops_a_running_check_before_the_file_is_replaced(
     monkeypatch.setattr("app.context.run_check", watched)
     _open_window(qtbot, startup)
     qtbot.waitUntil(running.is_set, timeout=WAIT_MS)
+    # screens go on refreshing meanwhile: the running check does not make the runner busy
+    qtbot.waitUntil(lambda: not startup.window.runner.busy, timeout=WAIT_MS)
+    assert running.is_set() and not stopped.is_set()
     seen: list[bool] = []
 
     def restore(ctx: Any, backup: Path) -> str:
@@ -247,3 +252,20 @@ def test_restoring_a_backup_stops_a_running_check_before_the_file_is_replaced(
     settings_screen = startup.window.show_screen("settings")
     settings_screen.restore(paths.backups_dir / "any-backup.db")
     assert seen == [True]
+    # the check the restore stopped is still due: it starts again once the file is back
+    qtbot.waitUntil(lambda: len(runs) == 2, timeout=WAIT_MS)
+
+
+def test_a_daily_backup_that_failed_is_not_shown_as_made(
+    qtbot, startup: Startup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _open_window(qtbot, startup)
+    window = startup.window
+    maintenance = window.maintenance
+    assert maintenance is not None
+    problem = "The daily backup could not be written (disk full)."
+    failed = MaintenanceResult(backup=None, warnings=(problem,))
+    maintenance._succeeded(failed)  # what the worker reports for a failed daily backup
+    assert maintenance.label.text() == "Daily backup not made"
+    assert problem in maintenance.label.toolTip()
+    assert window.statusBar().currentMessage() == problem

@@ -100,6 +100,7 @@ def restore_in_place(ctx: AppContext, backup: Path) -> str:
         # the window's engine reconnects to the file by itself; keep the new marker and keys
         ctx.marker, ctx.db_key, ctx.device_id = reopened.marker, reopened.db_key, reopened.device_id
         ctx.warnings.extend(reopened.warnings)
+        ctx.maintenance_due[:] = reopened.maintenance_due  # what the reopened file still needs
         reopened.db.dispose()
     return str(restored.replaced) if restored.replaced else ""
 
@@ -498,6 +499,7 @@ class SettingsScreen(Screen):
             return
         finally:
             QApplication.restoreOverrideCursor()
+            self.shell.background_resume_requested.emit()
         self.message.setText(
             self.tr("Backup %1 restored. The data it replaced is kept in %2.")
             .replace("%1", backup.name)
