@@ -285,7 +285,8 @@ def _insert_ops(session: Session, rows: list[tuple[Any, ...]]) -> None:
 def held_back_count(session: Session) -> int:
     """How many received ops are held back (dated more than 24 h ahead). Kept in a setting by
     every merge: counting them means reading the whole op log (no index has the flag), seconds
-    on a big team's laptop. A laptop without the setting yet counts once."""
+    on a big team's laptop. A laptop from before the setting counts the slow way until its
+    next import stores the number."""
     row = session.get(Setting, HELD_BACK_KEY)
     if row is not None:
         return int(row.value)
