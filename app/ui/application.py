@@ -195,7 +195,7 @@ class Startup(QObject):
         try:
             preload(screen)
             from app import __version__  # noqa: F401 - read once, off the GUI thread
-        except Exception:  # imported again on the GUI thread, where a real error shows
+        except Exception:  # imported again on the GUI thread by attach, which reports it
             log.warning("preloading the main window's modules failed", exc_info=True)
         self._opened.emit(ctx)
 
@@ -207,7 +207,11 @@ class Startup(QObject):
 
         QCoreApplication.setApplicationVersion(__version__)
         self.ctx = ctx
-        self.window.attach(ctx)
+        try:
+            self.window.attach(ctx)
+        except Exception as exc:  # a screen that cannot be built: say so, not spin forever
+            self._failed(exc)
+            return
         for warning in ctx.warnings:
             self.window.statusBar().showMessage(warning, 30_000)
         QTimer.singleShot(0, self.window.start_first_run)

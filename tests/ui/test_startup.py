@@ -197,6 +197,29 @@ def test_an_unexpected_error_while_opening_is_raised_after_the_loop(
         started.finish()
 
 
+def test_a_window_that_cannot_be_built_on_the_data_says_so_rather_than_spin(
+    qtbot, paths: AppPaths, qt_settings: QSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.ui.main_window import MainWindow
+
+    def broken(self: MainWindow, ctx: Any) -> None:
+        raise ZeroDivisionError("a screen bug")
+
+    monkeypatch.setattr(MainWindow, "attach", broken)
+    started = Startup(paths, settings=qt_settings)
+    qtbot.addWidget(started.window)
+    messages: list[str] = []
+    started.failed.connect(lambda _t, message: messages.append(message))
+    started.window.show()
+    qtbot.waitUntil(lambda: bool(messages), timeout=WAIT_MS)
+    assert "ZeroDivisionError" in messages[0]
+    assert started.window.loading is not None and started.window.loading.failed
+    with pytest.raises(ZeroDivisionError):
+        started.finish()
+    assert started.ctx is None  # the data was closed
+    assert _markers(paths) == []
+
+
 def test_closing_while_the_data_opens_lets_the_opening_finish_then_closes_it(
     qtbot, startup: Startup, paths: AppPaths, monkeypatch: pytest.MonkeyPatch
 ) -> None:
