@@ -35,7 +35,7 @@ from sqlalchemy import Engine
 
 from app.core.clock import Clock, SystemClock
 from app.core.errors import KeyError_, StorageError, ValidationError
-from app.core.paths import AppPaths
+from app.core.paths import PASSPHRASE_ENV, AppPaths
 from app.core.secrets import MemorySecretStore, SecretStore, open_secret_store
 from app.db import encryption
 from app.db.backup import (
@@ -67,7 +67,6 @@ from app.sync import changelog
 
 log = logging.getLogger(__name__)
 
-PASSPHRASE_ENV = "CARECOORD_PASSPHRASE"
 # Start-up must stay quick on a large database (a 50,000-patient team with a year of work is
 # over a gigabyte, and reading it all through SQLCipher takes a minute or more): only a file
 # up to STARTUP_CHECK_MAX_BYTES is checked before the window opens, within

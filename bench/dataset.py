@@ -25,8 +25,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from app.context import PASSPHRASE_ENV, AppContext, open_context
-from app.core.paths import AppPaths
+from app.context import AppContext, open_context
+from app.core.paths import PASSPHRASE_ENV, AppPaths
 from app.core.timeutil import LONDON
 
 BENCH_DIR = Path(__file__).resolve().parent

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from app.core.errors import KeyError_
+from app.core.paths import PASSPHRASE_ENV
 
 if TYPE_CHECKING:
     from app.context import AppContext
 
-PASSPHRASE_ENV = "CARECOORD_PASSPHRASE"
 
 Handler = Callable[[argparse.Namespace, "AppContext"], int]
 

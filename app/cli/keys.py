@@ -9,9 +9,10 @@ import os
 import sys
 from pathlib import Path
 
-from app.cli.common import PASSPHRASE_ENV, add_handler, echo, passphrase_from_env_or_prompt
+from app.cli.common import add_handler, echo, passphrase_from_env_or_prompt
 from app.context import AppContext
 from app.core.errors import KeyError_, StorageError, ValidationError
+from app.core.paths import PASSPHRASE_ENV
 from app.core.timeutil import to_local
 from app.services.sync import (
     DeviceView,

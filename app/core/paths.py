@@ -11,6 +11,7 @@ import platformdirs
 from app import APP_ID, APP_NAME
 
 DATA_DIR_ENV = "CARECOORD_DATA_DIR"
+PASSPHRASE_ENV = "CARECOORD_PASSPHRASE"  # unlocks the key file where there is no OS keyring
 
 
 @dataclass(frozen=True)

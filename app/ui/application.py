@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
 from app import APP_NAME
 from app.core.errors import CareCoordError, KeyError_, ValidationError
-from app.core.paths import AppPaths
+from app.core.paths import PASSPHRASE_ENV, AppPaths
 from app.ui.instance import InstanceLock
 from app.ui.main_window import MainWindow, preload
 from app.ui.style import STYLE_SHEET
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HEADLESS_PLATFORMS = ("offscreen", "minimal")
-PASSPHRASE_ENV = "CARECOORD_PASSPHRASE"  # as app.context.PASSPHRASE_ENV (not imported: heavy)
 
 
 def open_context(paths: AppPaths, **kwargs: Any) -> AppContext:
