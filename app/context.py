@@ -240,20 +240,13 @@ def maintain(ctx: AppContext, *, cancel: Callable[[], bool] | None = None) -> Ma
         checked_at = started
     if DAILY_BACKUP in ctx.maintenance_due:
         try:
-            made = backup_database(
-                ctx.db.engine,
-                ctx.paths.backups_dir,
-                reason="daily",
-                key=ctx.db_key,
-                now=ctx.clock.now(),
-                cancel=cancel,
-            )
+            made = backup_before(ctx, "daily", cancel=cancel)
         except MaintenanceCancelled:
             return MaintenanceResult(checked_at=checked_at, cancelled=True)
         except StorageError as exc:
             warnings.append(f"The daily backup was not made: {exc}")
         else:
-            backup = made.name
+            backup = made.name if made is not None else None
         ctx.maintenance_due.remove(DAILY_BACKUP)
     return MaintenanceResult(checked_at=checked_at, backup=backup, warnings=tuple(warnings))
 
@@ -428,14 +421,22 @@ def open_memory_context(*, clock: Clock | None = None) -> AppContext:
     )
 
 
-def backup_before(ctx: AppContext, reason: str) -> Path | None:
+def backup_before(
+    ctx: AppContext, reason: str, *, cancel: Callable[[], bool] | None = None
+) -> Path | None:
     """A checked, encrypted backup of the live database before a risky change (a bundle
-    import, a bulk edit). Returns the file (None for an in-memory database). A StorageError
-    (disk full...) means the change should not go ahead."""
+    import, a bulk edit), or the daily one. Returns the file (None for an in-memory
+    database). A StorageError (disk full...) means the change should not go ahead; with
+    ``cancel``, MaintenanceCancelled when it returned true (no partial file is left)."""
     if ctx.in_memory:
         return None
     return backup_database(
-        ctx.db.engine, ctx.paths.backups_dir, reason=reason, key=ctx.db_key, now=ctx.clock.now()
+        ctx.db.engine,
+        ctx.paths.backups_dir,
+        reason=reason,
+        key=ctx.db_key,
+        now=ctx.clock.now(),
+        cancel=cancel,
     )
 
 

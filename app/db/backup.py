@@ -40,7 +40,7 @@ from app.db.encryption import (
     remove_quietly,
     sidecars,
 )
-from app.db.integrity import MaintenanceCancelled
+from app.db.integrity import PROGRESS_STEPS, MaintenanceCancelled
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +233,7 @@ def backup_database(
                 copy_pages(raw.driver_connection, dst)
             else:
                 copy_pages_until(raw.driver_connection, dst, cancel)
-                dst.set_progress_handler(lambda: int(cancel()), 20_000)
+                dst.set_progress_handler(lambda: int(cancel()), PROGRESS_STEPS)
             result = [r[0] for r in dst.execute("PRAGMA integrity_check").fetchall()]
         finally:
             dst.close()

@@ -85,10 +85,11 @@ def _install_error_translation(engine: Engine) -> None:
 
 @contextmanager
 def bulk_page_cache(connection: Connection, kib: int = BULK_PAGE_CACHE_KIB) -> Iterator[None]:
-    """A bigger page cache on ``connection`` while a large write runs (a demo team, a bundle
-    import): the indexes on random ids grow all over the file, and with the everyday cache
-    every insert re-reads (and SQLCipher re-decrypts) pages evicted a moment before. The cache
-    grows only as pages are used and goes back to its size afterwards."""
+    """A bigger page cache on ``connection`` while a large operation runs: a write that grows
+    indexes on random ids all over the file (a demo team, a bundle import), or a read whose
+    pages do not fit the everyday cache (the weekly summary). With the everyday cache, pages
+    evicted a moment before are read (and SQLCipher decrypts them) again. The cache grows only
+    as pages are used and goes back to its size afterwards."""
     before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
     connection.exec_driver_sql(f"PRAGMA cache_size=-{int(kib)}")
     try:
