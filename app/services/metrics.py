@@ -4,6 +4,11 @@ Two layers. Pure functions over plain rows (:class:`AdmissionRow`, :class:`CallR
 :class:`PatientHistory`) hold the definitions, so they can be tested without a database; a
 small query layer loads those rows in a fixed number of queries (never one per discharge).
 
+The weekly summary's 12-week trend is counted by one SQL statement instead
+(:mod:`app.services.weekly_trend`, fast on a big team). :func:`figures_for_weeks` here stays
+the reference it is tested against (tests/services/test_weekly_trend.py compares the two at
+every boundary below): a change to a rule goes in both.
+
 Definitions, for a discharge at instant ``t_d`` and a report time ``T`` (facts dated after
 ``T`` are ignored, so a report with ``--as-of`` does not change when later work is entered):
 

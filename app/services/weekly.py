@@ -369,14 +369,18 @@ def _mdt(session: Session, as_of: datetime, monday: date, last_day: date) -> dat
     return data.Mdt(meetings=meetings, actions_open=actions)
 
 
-def _overdue_at(as_of: datetime) -> ColumnElement[bool]:
-    return and_(
-        Task.due_at < as_of,
-        or_(
-            Task.status == "open",
-            and_(Task.completed_at.is_not(None), Task.completed_at > as_of),
-        ),
+def _overdue_parts(as_of: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """A task overdue at ``as_of`` (due before it, not completed by then) as two disjoint
+    conditions: still open, or completed (or cancelled) after ``as_of``."""
+    due = Task.due_at < as_of
+    return (
+        and_(Task.status == "open", due),
+        and_(Task.completed_at > as_of, Task.status != "open", due),
     )
+
+
+def _overdue_at(as_of: datetime) -> ColumnElement[bool]:
+    return or_(*_overdue_parts(as_of))
 
 
 def _overdue(session: Session, as_of: datetime) -> tuple[data.Tasks, data.OverdueWork]:
@@ -385,14 +389,8 @@ def _overdue(session: Session, as_of: datetime) -> tuple[data.Tasks, data.Overdu
     ``as_of`` (the completed_at index: none when the report is for now)."""
     is_call = Task.kind == CALL_TASK
     counts: dict[bool, int] = defaultdict(int)
-    for stmt in (
-        select(is_call, func.count())
-        .where(Task.status == "open", Task.due_at < as_of)
-        .group_by(is_call),
-        select(is_call, func.count())
-        .where(Task.completed_at > as_of, Task.status != "open", Task.due_at < as_of)
-        .group_by(is_call),
-    ):
+    for part in _overdue_parts(as_of):
+        stmt = select(is_call, func.count()).where(part).group_by(is_call)
         for call_task, n in session.execute(stmt):
             counts[bool(call_task)] += int(n)
     calls, other = counts[True], counts[False]
