@@ -60,6 +60,8 @@ def test_smoke_page_renders_one_marked_page(tmp_path: Path) -> None:
     assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
     text = page_texts(pdf)[0]
     assert "CareCoord smoke test" in text
+    assert "Łukasz, Ştefan, Jiří" in text  # the bundled fonts were found and embedded
+    assert b"DejaVuSans" in pdf
     assert "Page 1 of 1" in text
     assert "Printed by CareCoord at 23/11/2026 09:00 GMT" in text
     assert [p.name for p in tmp_path.iterdir()] == ["smoke.pdf"]
