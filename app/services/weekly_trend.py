@@ -57,6 +57,7 @@ from app.models import Admission, CallAttempt, Patient
 from app.models.admission import CONTACT_OUTCOMES
 from app.models.base import UTCDateTime
 from app.services import metrics
+from app.sync.changelog import stored_datetime
 
 READMITTED = "readmitted"
 DECEASED = "deceased"
@@ -67,11 +68,6 @@ _UTC = UTCDateTime()
 def _instant(value: datetime) -> ColumnElement[Any]:
     """A bound instant, stored-text form (compares with the columns as text)."""
     return literal(ensure_utc(value), _UTC)
-
-
-def _stored(value: datetime) -> str:
-    """An instant as :class:`app.models.base.UTCDateTime` stores it."""
-    return ensure_utc(value).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def _table(name: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> CTE:
@@ -113,8 +109,8 @@ def _segments(start: datetime, ends: Sequence[datetime]) -> list[tuple[str, str,
         day = lo.date()
         out.append(
             (
-                _stored(lo),
-                _stored(hi),
+                stored_datetime(lo),
+                stored_datetime(hi),
                 week,
                 (day + _whole_days(metrics.FOLLOW_UP_WINDOW)).isoformat(),
                 (day + _whole_days(metrics.READMISSION_WINDOW)).isoformat(),
@@ -247,7 +243,7 @@ def figures_for_weeks(
         "days",
         ("day", "began"),
         [
-            (day.isoformat(), _stored(local_midnight_utc(day)))
+            (day.isoformat(), stored_datetime(local_midnight_utc(day)))
             for day in (
                 first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)
             )
