@@ -199,7 +199,7 @@ class Startup(QObject):
         self._opened.emit(ctx)
 
     def _attach(self, ctx: AppContext) -> None:
-        if self.closing:  # the window went while the data was opening
+        if self.closing or self.window.closing:  # the window went while the data was opening
             ctx.close()
             return
         from app import __version__

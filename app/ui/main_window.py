@@ -449,6 +449,11 @@ class MainWindow(QMainWindow):
         )
         self.status_shown.emit(summary)
 
+    @property
+    def closing(self) -> bool:
+        """The window has been closed (the data may still be opening behind it)."""
+        return self._closing
+
     # --- background maintenance ---
     def start_maintenance(self) -> bool:
         """Run what start-up left for later (full check, daily backup) in the background,

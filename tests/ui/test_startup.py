@@ -235,6 +235,23 @@ def test_closing_while_the_data_opens_lets_the_opening_finish_then_closes_it(
     assert _markers(paths) == []  # and closed cleanly
 
 
+def test_data_that_opens_after_the_window_closed_is_closed_not_attached(
+    qtbot, startup: Startup, paths: AppPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = HeldOpen(startup.window)
+    monkeypatch.setattr(application, "open_context", held)
+    startup.window.show()
+    qtbot.waitUntil(held.started.is_set, timeout=WAIT_MS)
+    startup.window.close()  # the event loop is still running: finish() has not been called
+    held.release.set()
+    thread = startup._thread
+    assert thread is not None
+    qtbot.waitUntil(lambda: not thread.is_alive(), timeout=WAIT_MS)
+    qtbot.wait(50)  # the opened data reaches the GUI thread
+    assert not startup.window.is_ready and startup.ctx is None
+    assert _markers(paths) == []  # closed cleanly
+
+
 def test_the_passphrase_is_asked_on_the_gui_thread_for_the_opening_thread(
     qtbot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
