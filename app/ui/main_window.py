@@ -32,9 +32,10 @@ from PySide6.QtWidgets import (
 )
 
 from app import APP_NAME
+from app.ui import registry
 from app.ui.collector import GarbageCollector
 from app.ui.loading import LoadingPage
-from app.ui.registry import SCREENS
+from app.ui.registry import SCREEN_KEYS, SCREENS, row_of
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -69,8 +70,7 @@ def preload(screen_key: str) -> None:
     import app.ui.shell
     import app.ui.workers  # noqa: F401
 
-    keys = [s.key for s in SCREENS]
-    SCREENS[keys.index(screen_key) if screen_key in keys else 0].load()
+    SCREENS[row_of(screen_key)].load()
 
 
 class MainWindow(QMainWindow):
@@ -267,8 +267,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
-        keys = [s.key for s in SCREENS]
-        self.nav.setCurrentRow(keys.index(last) if last in keys else 0)
+        self.nav.setCurrentRow(row_of(last))
 
     def save_window_state(self) -> None:
         self.settings.beginGroup(settings_group(self.paths))
@@ -306,8 +305,7 @@ class MainWindow(QMainWindow):
         if screen is None:
             if not self.is_ready:
                 raise RuntimeError("screens are built once the data is open")
-            spec = SCREENS[[s.key for s in SCREENS].index(key)]
-            screen = spec.build(self.shell)
+            screen = registry.spec(key).build(self.shell)
             screen.setObjectName(f"screen-{key}")
             self.screens[key] = screen
             self.stack.addWidget(screen)
@@ -327,8 +325,7 @@ class MainWindow(QMainWindow):
         return self._patient
 
     def show_screen(self, key: str) -> Screen:
-        keys = [s.key for s in SCREENS]
-        self.nav.setCurrentRow(keys.index(key))
+        self.nav.setCurrentRow(SCREEN_KEYS.index(key))
         screen = self.get_screen(key)
         if self.stack.currentWidget() is not screen:
             self.stack.setCurrentWidget(screen)

@@ -79,6 +79,16 @@ SCREENS: tuple[ScreenSpec, ...] = (
 )
 
 
+SCREEN_KEYS: tuple[str, ...] = tuple(s.key for s in SCREENS)
+"""The screens' keys, in navigation order (a key's index is its row)."""
+
+
+def row_of(key: object) -> int:
+    """The navigation row of ``key``; the first screen's for an unknown key (or none, or a
+    stored setting that is not one)."""
+    return SCREEN_KEYS.index(key) if isinstance(key, str) and key in SCREEN_KEYS else 0
+
+
 def spec(key: str) -> ScreenSpec:
     for s in SCREENS:
         if s.key == key:
